@@ -1,0 +1,290 @@
+#include "commands.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "console.h"
+#include "engine/bench.h"
+#include "engine/config.h"
+#include "engine/data/locate.h"
+#include "engine/data/prepare.h"
+#include "engine/fetch.h"
+#include "engine/model.h"
+#include "engine/presets.h"
+#include "engine/run_file.h"
+#include "engine/trainer.h"
+
+namespace normout::cli {
+
+namespace {
+
+using nlohmann::json;
+
+RunConfig resolve_config(const ConfigArgs& a) {
+    RunConfig c = a.preset.empty() ? RunConfig{} : preset_config(a.preset);
+    if (!a.config_file.empty()) apply_config_file(c, a.config_file);
+    for (const auto& s : a.sets) apply_override(c, s);
+    validate(c);
+    return c;
+}
+
+// Channels, classes and input side of the configured data set, reading it only when needed.
+struct DataShape {
+    int channels = 3, classes = 10, side = 32;
+};
+DataShape data_shape(const RunConfig& c, const std::string& data_root) {
+    if (c.data.dataset == "cifar10") return {3, 10, std::max(32, c.data.pad_to)};
+    if (c.data.dataset == "fashion-mnist") return {1, 10, std::max(28, c.data.pad_to)};
+    const DataSplit split = read_dataset(c.data, data_roots(data_root));
+    return {split.train.channels, static_cast<int>(split.class_names.size()),
+            std::max({split.train.height, split.train.width, c.data.pad_to})};
+}
+
+std::string shape_text(const std::vector<int64_t>& s) {
+    std::string out;
+    for (std::size_t i = 1; i < s.size(); ++i) out += (i > 1 ? "x" : "") + std::to_string(s[i]);
+    return out;
+}
+
+CancelToken g_cancel;
+
+extern "C" void on_sigint(int) {
+    if (g_cancel.cancelled()) {  // second Ctrl-C: give up at once
+        std::signal(SIGINT, SIG_DFL);
+        std::raise(SIGINT);
+        return;
+    }
+    g_cancel.cancel();
+    const char msg[] = "\nStopping after the current batch (Ctrl-C again to abort)...\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& a) {
+    RunConfig config = resolve_config(a.config);
+    TrainOptions options;
+    options.out_path = a.out;
+    options.overwrite = a.force;
+    options.data_roots = data_roots(a.config.data_root);
+    options.max_steps = a.max_steps;
+    ConsoleObserver console(a.quiet);
+    std::signal(SIGINT, on_sigint);
+    std::signal(SIGTERM, on_sigint);
+    const RunOutcome outcome = train(config, options, &console, &g_cancel);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    switch (outcome.status) {
+        case RunStatus::Finished: return kExitOk;
+        case RunStatus::Stopped: return g_cancel.cancelled() ? kExitStopped : kExitOk;
+        case RunStatus::Diverged: return kExitDiverged;
+        default: return kExitFailed;
+    }
+}
+
+int run_layers(const ConfigArgs& a, bool as_json) {
+    const RunConfig c = resolve_config(a);
+    const DataShape shape = data_shape(c, a.data_root);
+    const auto base = base_layer_table(c.model, shape.channels, shape.classes);
+    const auto table = layer_table(c.model, shape.channels, shape.classes);
+    Net net = build_model(table, std::vector<float>(shape.channels, 0.f), std::vector<float>(shape.channels, 1.f));
+    const auto shapes = layer_output_shapes(net, {shape.channels, shape.side, shape.side});
+    if (as_json) {
+        json out = json::array();
+        for (std::size_t i = 0; i < table.size(); ++i)
+            out.push_back({{"index", i},
+                           {"base_index", table[i].base_index},
+                           {"kind", table[i].kind},
+                           {"layer", table[i].describe()},
+                           {"custom", table[i].from_surgery},
+                           {"output_shape", shapes[i]}});
+        fmt::print("{}\n", out.dump(2));
+        return kExitOk;
+    }
+    fmt::print("VGG-16-BN ({} input channel{}, {} classes, {}x{} input, width {}, classifier {}); "
+               "{} parameters\n",
+               shape.channels, shape.channels == 1 ? "" : "s", shape.classes, shape.side, shape.side, c.model.width,
+               c.model.hidden, parameter_count(net));
+    if (!c.model.surgery.empty())
+        fmt::print("Surgery applied; 'base' is the index in the unmodified table that surgery refers to.\n");
+    fmt::print("{:>5}  {:>5}  {:<17}  {:<64}  {}\n", "index", "base", "kind", "layer", "output");
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const auto& l = table[i];
+        const std::string base_text = l.base_index < 0 ? "new" : std::to_string(l.base_index);
+        fmt::print("{:>5}  {:>5}  {:<17}  {:<64}  {}{}\n", i, base_text, l.kind, l.describe(), shape_text(shapes[i]),
+                   l.from_surgery ? "  *" : "");
+    }
+    if (base.size() != table.size())
+        fmt::print("({} layers; the base table has {})\n", table.size(), base.size());
+    return kExitOk;
+}
+
+int run_presets(bool as_json) {
+    if (as_json) {
+        json out = json::array();
+        for (const auto& p : presets())
+            out.push_back({{"name", p.name},
+                           {"title", p.title},
+                           {"description", p.description},
+                           {"thesis_train_accuracy", p.thesis_train_accuracy},
+                           {"thesis_test_accuracy", p.thesis_test_accuracy},
+                           {"config", json::parse(config_to_json(p.config))}});
+        fmt::print("{}\n", out.dump(2));
+        return kExitOk;
+    }
+    fmt::print("{:<42}  {:<36}  {}\n", "preset", "thesis row (Table 3.1)", "thesis train / test %");
+    for (const auto& p : presets()) {
+        const std::string acc = p.thesis_test_accuracy < 0
+                                    ? std::string("-")
+                                    : fmt::format("{:g} / {:g}", p.thesis_train_accuracy, p.thesis_test_accuracy);
+        fmt::print("{:<42}  {:<36}  {}\n", p.name, p.thesis_test_accuracy < 0 ? p.description.substr(0, 36) : p.title,
+                   acc);
+    }
+    fmt::print("\nUse with `normout train --preset NAME --out RUN.h5`; `normout config --preset NAME` prints "
+               "its settings.\n");
+    return kExitOk;
+}
+
+int run_settings() {
+    for (const auto& s : describe_settings()) fmt::print("{:<30} {:<8} {}\n", s.key, s.type, s.help);
+    fmt::print("\nSet them in a JSON file (--config) or with --set key=value; lists and objects take JSON,\n"
+               "e.g. --set 'model.surgery=[{{\"op\":\"replace\",\"at\":[48,51],\"layer\":{{\"type\":\"dropout\"}}}}]'\n");
+    return kExitOk;
+}
+
+int run_config(const ConfigArgs& a) {
+    fmt::print("{}\n", config_to_json(resolve_config(a)));
+    return kExitOk;
+}
+
+int run_info(const std::string& path, bool as_json) {
+    const RunInfo info = read_run(path);
+    const RunHeader& h = info.header;
+    if (as_json) {
+        json epochs = json::array();
+        auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+        for (const auto& e : info.epochs)
+            epochs.push_back({{"epoch", e.epoch},
+                              {"train_loss", num(e.train_loss)},
+                              {"train_accuracy", num(e.train_accuracy)},
+                              {"val_loss", num(e.val_loss)},
+                              {"val_accuracy", num(e.val_accuracy)},
+                              {"test_loss", num(e.test_loss)},
+                              {"test_accuracy", num(e.test_accuracy)},
+                              {"learning_rate", num(e.learning_rate)},
+                              {"epoch_seconds", num(e.epoch_seconds)},
+                              {"wall_seconds", num(e.wall_seconds)},
+                              {"images_per_second", num(e.images_per_second)}});
+        json out = {{"path", info.path},
+                    {"schema_version", info.schema_version},
+                    {"run_id", h.run_id},
+                    {"name", h.name},
+                    {"preset", h.preset},
+                    {"status", info.status},
+                    {"status_message", info.status_message},
+                    {"created_utc", h.created_utc},
+                    {"finished_utc", info.finished_utc},
+                    {"code_version", h.code_version},
+                    {"torch_version", h.torch_version},
+                    {"hdf5_version", h.hdf5_version},
+                    {"device", h.device},
+                    {"config", json::parse(h.config_json)},
+                    {"data",
+                     {{"dataset", h.dataset},
+                      {"source", h.data_source},
+                      {"classes", h.class_names},
+                      {"mean", h.mean},
+                      {"std", h.stddev},
+                      {"train", h.train_count},
+                      {"val", h.val_count},
+                      {"test", h.test_count}}},
+                    {"model", {{"layers", h.layer_descriptions}, {"parameters", h.parameter_count}}},
+                    {"epochs", epochs},
+                    {"has_weights", !info.weight_names.empty()}};
+        fmt::print("{}\n", out.dump(2));
+        return kExitOk;
+    }
+    const RunConfig c = config_from_json(h.config_json);
+    fmt::print("Run       {}\n", info.path);
+    fmt::print("Name      {}{}\n", h.name.empty() ? "(unnamed)" : h.name,
+               h.preset.empty() ? "" : fmt::format(" (preset {})", h.preset));
+    fmt::print("Status    {}{}\n", info.status, info.status_message.empty() ? "" : ": " + info.status_message);
+    fmt::print("Started   {}{}\n", h.created_utc, info.finished_utc.empty() ? "" : ", ended " + info.finished_utc);
+    fmt::print("Code      {} (LibTorch {}, HDF5 {}), device {}\n", h.code_version, h.torch_version, h.hdf5_version,
+               h.device);
+    fmt::print("Data      {} from {}: {} train / {} val / {} test, {}x{}x{}, {} classes\n", h.dataset, h.data_source,
+               h.train_count, h.val_count, h.test_count, h.channels, h.height, h.width, h.class_names.size());
+    std::string custom;
+    for (std::size_t i = 0; i < h.layer_kinds.size(); ++i)
+        if (h.layer_kinds[i] == "NormOut" || h.layer_kinds[i] == "Dropout")
+            custom += fmt::format("{}{} {}", custom.empty() ? "" : ", ", i, h.layer_descriptions[i]);
+    fmt::print("Model     {} width {} hidden {}, {} parameters; {}\n", c.model.arch, c.model.width, c.model.hidden,
+               h.parameter_count, custom.empty() ? "no Dropout/NormOut layers" : custom);
+    fmt::print("Training  {} lr {:g} ({}), momentum {:g}, weight decay {:g}, batch {}, {} epochs, seed {}, "
+               "augmentation {}\n",
+               c.train.optimizer, c.train.lr, c.train.lr_schedule, c.train.momentum, c.train.weight_decay,
+               c.train.batch_size, c.train.epochs, c.train.seed, c.data.augment.enabled ? "on" : "off");
+    fmt::print("Weights   {}\n", info.weight_names.empty() ? "none saved" : fmt::format("{} arrays", info.weight_names.size()));
+    if (info.epochs.empty()) {
+        fmt::print("\nNo completed epochs.\n");
+        return kExitOk;
+    }
+    fmt::print("\n{:>5}  {:>10}  {:>9}  {:>10}  {:>9}  {:>10}  {:>9}  {:>9}  {:>8}\n", "epoch", "train loss",
+               "train acc", "val loss", "val acc", "test loss", "test acc", "lr", "time s");
+    auto cell = [](double v, bool pct) {
+        if (!std::isfinite(v)) return std::string("-");
+        return pct ? percent(v) : fmt::format("{:.4f}", v);
+    };
+    for (const auto& e : info.epochs)
+        fmt::print("{:>5}  {:>10}  {:>9}  {:>10}  {:>9}  {:>10}  {:>9}  {:>9.3g}  {:>8.1f}\n", e.epoch,
+                   cell(e.train_loss, false), cell(e.train_accuracy, true), cell(e.val_loss, false),
+                   cell(e.val_accuracy, true), cell(e.test_loss, false), cell(e.test_accuracy, true), e.learning_rate,
+                   e.epoch_seconds);
+    const auto& last = info.epochs.back();
+    fmt::print("\nLast epoch: test accuracy {}, generalisation gap (train - test) {:.2f} points\n",
+               percent(last.test_accuracy), 100.0 * (last.train_accuracy - last.test_accuracy));
+    return kExitOk;
+}
+
+int run_fetch(const FetchArgs& a) {
+    FetchOptions o;
+    o.dest_dir = a.data_root.empty() ? data_roots("").front() : a.data_root;
+    if (!a.url.empty()) o.url = a.url;
+    if (!a.md5.empty()) o.md5 = a.md5;
+    o.archive = a.archive;
+    o.force = a.force;
+    o.keep_archive = a.keep_archive;
+    o.show_progress = isatty(STDERR_FILENO) == 1;
+    const FetchResult r = fetch_cifar10(o, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+    if (!r.already_present) fmt::print("CIFAR-10 is ready in {}\n", r.dataset_dir);
+    return kExitOk;
+}
+
+int run_bench(const BenchArgs& a) {
+    const RunConfig c = resolve_config(a.config);
+    BenchOptions o;
+    o.steps = a.steps;
+    o.warmup = a.warmup;
+    o.data_roots = data_roots(a.config.data_root);
+    const BenchResult r = normout::run_bench(c, o);
+    if (a.json) {
+        fmt::print("{}\n", bench_json(r));
+        return kExitOk;
+    }
+    fmt::print("device {} ({} threads), LibTorch {}, batch {}, {} parameters, {} timed steps\n", r.device, r.threads,
+               r.torch_version, r.batch_size, r.parameters, r.steps);
+    fmt::print("training step alone   {:>9.1f} img/s  ({:.1f} ms per step, median)\n", r.step_images_per_second,
+               r.step_ms);
+    fmt::print("data pipeline alone   {:>9.1f} img/s\n", r.pipeline_images_per_second);
+    fmt::print("pipeline + step       {:>9.1f} img/s\n", r.full_images_per_second);
+    fmt::print("pipeline busy {:.1f}% of epoch time, step waiting for data {:.1f}%\n", 100 * r.pipeline_share,
+               100 * r.stall_share);
+    return kExitOk;
+}
+
+}  // namespace normout::cli

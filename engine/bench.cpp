@@ -1,0 +1,120 @@
+#include "engine/bench.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "engine/data/loader.h"
+#include "engine/data/prepare.h"
+#include "engine/device.h"
+#include "engine/model.h"
+#include "engine/optim.h"
+#include "engine/step.h"
+#include "engine/version.h"
+
+namespace normout {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+void sync(const DeviceChoice& dev, const at::Tensor& t) {
+    if (dev.cuda) (void)t.sum().item<double>();  // wait for queued device work
+}
+}  // namespace
+
+BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
+    validate(config);
+    const DeviceChoice dev = resolve_device(config.train.device);
+    const torch::Device device(dev.name);
+    BenchResult r;
+    r.threads = configure_threads(config.train.threads);
+    r.device = dev.name;
+    r.torch_version = torch_version();
+    r.batch_size = config.train.batch_size;
+    r.steps = options.steps;
+    std::shared_ptr<const PreparedData> data = options.data;
+    if (!data) data = std::make_shared<PreparedData>(prepare_data(config.data, options.data_roots, config.train.seed));
+
+    torch::manual_seed(config.train.seed);
+    Net net = build_model(layer_table(config.model, data->channels(), data->num_classes()), data->mean, data->stddev);
+    net->to(device);
+    net->train();
+    r.parameters = parameter_count(net);
+    auto optimizer = make_optimizer(net, config.train);
+    torch::optim::Optimizer& opt = *optimizer;
+    auto params = net->parameters();
+
+    // 1. The step alone, on one real batch kept resident.
+    BatchLoader loader(data->train, config.data.augment, config.train.batch_size, true, config.train.seed,
+                       config.data.prefetch);
+    loader.start_epoch(0);
+    Batch batch;
+    if (!loader.next(batch)) throw std::runtime_error("the training set is empty");
+    const at::Tensor x = batch.x.to(device), y = batch.y.to(device);
+    for (int i = 0; i < options.warmup; ++i) sync(dev, train_step(net, opt, params, x, y).loss);
+    std::vector<double> times;
+    for (int i = 0; i < options.steps; ++i) {
+        const auto t0 = Clock::now();
+        sync(dev, train_step(net, opt, params, x, y).loss);
+        times.push_back(since(t0));
+    }
+    std::sort(times.begin(), times.end());
+    const double median = times[times.size() / 2];
+    r.step_ms = median * 1e3;
+    r.step_images_per_second = static_cast<double>(x.size(0)) / median;
+
+    // 2. The pipeline alone: how fast the loader thread delivers batches.
+    {
+        BatchLoader alone(data->train, config.data.augment, config.train.batch_size, true, config.train.seed,
+                          config.data.prefetch);
+        alone.start_epoch(1);
+        int64_t images = 0;
+        const auto t0 = Clock::now();
+        Batch b;
+        for (int i = 0; i < options.steps && alone.next(b); ++i) images += b.x.size(0);
+        r.pipeline_images_per_second = static_cast<double>(images) / since(t0);
+    }
+
+    // 3. Both together, as in an epoch.
+    {
+        BatchLoader full(data->train, config.data.augment, config.train.batch_size, true, config.train.seed,
+                         config.data.prefetch);
+        full.start_epoch(2);
+        int64_t images = 0;
+        at::Tensor last;
+        const auto t0 = Clock::now();
+        Batch b;
+        for (int i = 0; i < options.steps && full.next(b); ++i) {
+            last = train_step(net, opt, params, b.x.to(device), b.y.to(device)).loss;
+            images += b.x.size(0);
+        }
+        sync(dev, last);
+        const double elapsed = since(t0);
+        r.full_images_per_second = static_cast<double>(images) / elapsed;
+        r.pipeline_share = full.producer_seconds() / elapsed;
+        r.stall_share = full.wait_seconds() / elapsed;
+    }
+    return r;
+}
+
+std::string bench_json(const BenchResult& r) {
+    nlohmann::json j = {{"bench", "normout"},
+                        {"device", r.device},
+                        {"torch", r.torch_version},
+                        {"threads", r.threads},
+                        {"batch", r.batch_size},
+                        {"steps", r.steps},
+                        {"parameters", r.parameters},
+                        {"step_ms", r.step_ms},
+                        {"step_img_per_s", r.step_images_per_second},
+                        {"pipeline_img_per_s", r.pipeline_images_per_second},
+                        {"full_img_per_s", r.full_images_per_second},
+                        {"pipeline_share", r.pipeline_share},
+                        {"stall_share", r.stall_share}};
+    return j.dump();
+}
+
+}  // namespace normout

@@ -1,0 +1,30 @@
+#pragma once
+// The thesis's training augmentations (random crop with padding, horizontal flip, rotation and
+// two random affines, as in the authors' torchvision pipeline) composed into one affine map per
+// image and applied with a single resampling, straight from 8-bit pixels to floats in [0, 1].
+#include <array>
+#include <cstdint>
+
+#include "engine/config.h"
+
+namespace normout {
+
+class Augmenter {
+public:
+    Augmenter(const AugmentConfig& config, int channels, int height, int width);
+
+    // Writes one image (C x H x W floats in [0, 1]) into dst. `seed` fixes the random draws.
+    void apply(const uint8_t* src, float* dst, uint64_t seed) const;
+
+    // The output-to-input map drawn for `seed`: input = M * (x, y, 1). Exposed for tests.
+    std::array<double, 6> draw_inverse_map(uint64_t seed) const;
+
+    // Plain conversion (no augmentation).
+    static void convert(const uint8_t* src, float* dst, std::size_t n);
+
+private:
+    AugmentConfig cfg_;
+    int c_, h_, w_;
+};
+
+}  // namespace normout

@@ -1,0 +1,104 @@
+#include "engine/model.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/init.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/adaptive.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/utils.h>
+
+#include <stdexcept>
+
+#include "engine/layers.h"
+
+namespace normout {
+
+namespace {
+
+// torch::nn::Identity exists in both LibTorch 1.13 and 2.x, but its printing differs; ours is
+// one line and keeps the table readable.
+class PassImpl : public torch::nn::Module {
+public:
+    torch::Tensor forward(const torch::Tensor& x) { return x; }
+    void pretty_print(std::ostream& s) const override { s << "Identity()"; }
+};
+TORCH_MODULE(Pass);
+
+torch::nn::AnyModule make_layer(const LayerInfo& l) {
+    namespace nn = torch::nn;
+    if (l.kind == "Conv2d") return nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(l.in, l.out, 3).padding(1)));
+    if (l.kind == "BatchNorm2d") return nn::AnyModule(nn::BatchNorm2d(l.out));
+    if (l.kind == "ReLU") return nn::AnyModule(nn::ReLU(nn::ReLUOptions(true)));
+    if (l.kind == "MaxPool2d") return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)));
+    if (l.kind == "AdaptiveAvgPool2d") return nn::AnyModule(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(7)));
+    if (l.kind == "Flatten") return nn::AnyModule(nn::Flatten());
+    if (l.kind == "Linear") return nn::AnyModule(nn::Linear(l.in, l.out));
+    if (l.kind == "Dropout") return nn::AnyModule(DropoutLayer(l.custom));
+    if (l.kind == "NormOut") return nn::AnyModule(NormOut(l.custom));
+    if (l.kind == "Identity") return nn::AnyModule(Pass());
+    throw std::invalid_argument("unknown layer kind '" + l.kind + "'");
+}
+
+}  // namespace
+
+NetImpl::NetImpl(std::vector<LayerInfo> table, const std::vector<float>& mean, const std::vector<float>& stddev)
+    : table_(std::move(table)) {
+    if (mean.empty() || mean.size() != stddev.size())
+        throw std::invalid_argument("normalisation needs one mean and one std per channel");
+    const auto c = static_cast<int64_t>(mean.size());
+    mean_ = register_buffer("input_mean", torch::tensor(mean).view({1, c, 1, 1}));
+    std_ = register_buffer("input_std", torch::tensor(stddev).view({1, c, 1, 1}));
+    for (const auto& l : table_) layers_->push_back(make_layer(l));
+    register_module("layers", layers_);
+}
+
+torch::Tensor NetImpl::normalise(const torch::Tensor& pixels) const { return (pixels - mean_) / std_; }
+
+torch::Tensor NetImpl::forward(const torch::Tensor& pixels) { return layers_->forward(normalise(pixels)); }
+
+Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean,
+                const std::vector<float>& stddev) {
+    Net net(table, mean, stddev);
+    torch::NoGradGuard no_grad;
+    for (auto& module : net->modules(/*include_self=*/false)) {
+        if (auto* conv = module->as<torch::nn::Conv2d>()) {
+            torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+            conv->bias.zero_();
+        } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+            bn->weight.fill_(1.0);
+            bn->bias.zero_();
+        } else if (auto* lin = module->as<torch::nn::Linear>()) {
+            lin->weight.normal_(0.0, 0.01);
+            lin->bias.zero_();
+        }
+    }
+    return net;
+}
+
+std::vector<std::vector<int64_t>> layer_output_shapes(Net& net, const std::vector<int64_t>& chw) {
+    torch::NoGradGuard no_grad;
+    const bool was_training = net->is_training();
+    net->eval();
+    std::vector<int64_t> shape = {1};
+    shape.insert(shape.end(), chw.begin(), chw.end());
+    torch::Tensor x = net->normalise(torch::zeros(shape));
+    std::vector<std::vector<int64_t>> out;
+    for (auto& layer : *net->layers()) {
+        x = layer.forward(x);
+        out.emplace_back(x.sizes().begin(), x.sizes().end());
+    }
+    net->train(was_training);
+    return out;
+}
+
+int64_t parameter_count(Net& net) {
+    int64_t n = 0;
+    for (const auto& p : net->parameters())
+        if (p.requires_grad()) n += p.numel();
+    return n;
+}
+
+}  // namespace normout

@@ -1,0 +1,43 @@
+#pragma once
+// The network: a normalising front (pixels in [0,1] in, standardised inside, so attacks work in
+// pixel space) and the indexed layer table as a torch Sequential.
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "engine/model_spec.h"
+
+namespace normout {
+
+class NetImpl : public torch::nn::Module {
+public:
+    NetImpl(std::vector<LayerInfo> table, const std::vector<float>& mean, const std::vector<float>& stddev);
+    // pixels: [N, C, H, W] in [0, 1].
+    torch::Tensor forward(const torch::Tensor& pixels);
+    // Runs layers [0, upto) on already normalised input; used for per-layer shapes.
+    torch::nn::Sequential& layers() { return layers_; }
+    const std::vector<LayerInfo>& table() const { return table_; }
+    torch::Tensor normalise(const torch::Tensor& pixels) const;
+
+private:
+    std::vector<LayerInfo> table_;
+    torch::Tensor mean_;
+    torch::Tensor std_;
+    torch::nn::Sequential layers_;
+};
+TORCH_MODULE(Net);
+
+// Builds the model with torchvision's VGG initialisation (Kaiming-normal convolutions, N(0, 0.01)
+// linear layers, unit BatchNorm), drawing from the global torch generator.
+Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean,
+                const std::vector<float>& stddev);
+
+// Output shape of each layer for one input of the given shape [C, H, W].
+std::vector<std::vector<int64_t>> layer_output_shapes(Net& net, const std::vector<int64_t>& chw);
+
+// Number of trainable parameters.
+int64_t parameter_count(Net& net);
+
+}  // namespace normout

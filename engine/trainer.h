@@ -1,0 +1,32 @@
+#pragma once
+// Training a configured run: data, model, optimiser, per-epoch evaluation and the run file.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/config.h"
+#include "engine/observer.h"
+
+namespace normout {
+
+struct PreparedData;
+
+struct TrainOptions {
+    std::string out_path;                // run file; parent folders are created
+    bool overwrite = false;              // refuse to replace an existing file unless set
+    std::vector<std::string> data_roots;  // see data_roots()
+    std::shared_ptr<const PreparedData> data;  // use these sets instead of reading from disk
+    double progress_interval_seconds = 0.25;   // how often on_step fires
+    int64_t max_steps = 0;                     // stop after this many steps (0 = no limit)
+};
+
+// Validates the configuration and reads the data (throwing ConfigError/DataError before anything
+// is written), then trains. Failures after the run file exists are recorded in it and returned
+// as status Failed; the outcome's message says why.
+RunOutcome train(const RunConfig& config, const TrainOptions& options, TrainingObserver* observer = nullptr,
+                 const CancelToken* cancel = nullptr);
+
+// Learning rate of an epoch (0-based) under the configured schedule.
+double learning_rate_at(const TrainConfig& train, int epoch);
+
+}  // namespace normout

@@ -1,0 +1,24 @@
+#include "engine/version.h"
+
+#include <hdf5.h>
+#include <torch/version.h>
+
+#include <ATen/Context.h>
+
+namespace normout {
+
+std::string torch_version() { return TORCH_VERSION; }
+
+std::string hdf5_version() {
+    unsigned major = 0, minor = 0, release = 0;
+    H5get_libversion(&major, &minor, &release);
+    return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);
+}
+
+std::string cuda_version() {
+    // Whether this LibTorch was built with CUDA: at::hasCUDA() also needs a usable driver, so
+    // report the build and the presence separately.
+    return at::hasCUDA() ? "available" : "none";
+}
+
+}  // namespace normout

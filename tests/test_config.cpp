@@ -1,0 +1,242 @@
+// The configuration: strict JSON, --set overrides, validation naming the field, presets.
+#include <QtTest/QtTest>
+
+#include "engine/config.h"
+#include "engine/model_spec.h"
+#include "engine/presets.h"
+
+using namespace normout;
+
+class TestConfig : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void defaultsFollowTheThesis() {
+        const RunConfig c;
+        QCOMPARE(c.train.lr, 0.01);
+        QCOMPARE(c.train.momentum, 0.9);
+        QCOMPARE(c.train.weight_decay, 1e-4);
+        QCOMPARE(c.train.batch_size, 256);
+        QCOMPARE(c.train.epochs, 100);
+        QCOMPARE(c.model.width, 1.0);
+        QCOMPARE(c.model.hidden, 4096);
+        QVERIFY(c.data.augment.enabled);
+        validate(c);
+    }
+
+    void jsonRoundTrip() {
+        RunConfig c = preset_config("thesis/temporal-softmax-48-51-T100");
+        c.train.seed = 12345678901ull;
+        c.data.val_fraction = 0.1;
+        c.train.lr_milestones = {30, 60};
+        const RunConfig back = config_from_json(config_to_json(c));
+        QCOMPARE(config_to_json(back), config_to_json(c));
+        QCOMPARE(back.train.seed, 12345678901ull);
+        QCOMPARE(back.model.surgery.size(), c.model.surgery.size());
+        QCOMPARE(back.model.surgery[0].layer.temperature, 100.0);
+    }
+
+    void partialJsonKeepsDefaults() {
+        const RunConfig c = config_from_json(R"({"train": {"lr": 0.05}})");
+        QCOMPARE(c.train.lr, 0.05);
+        QCOMPARE(c.train.batch_size, 256);
+    }
+
+    void unknownKeysAreRejectedWithTheirPath() {
+        try {
+            config_from_json(R"({"train": {"lrr": 0.05}})");
+            QFAIL("accepted an unknown key");
+        } catch (const ConfigError& e) {
+            QCOMPARE(QString::fromStdString(e.field()), QString("train.lrr"));
+        }
+        try {
+            config_from_json(R"({"model": {"surgery": [{"op": "replace", "at": [48], "layer": {"tpye": "dropout"}}]}})");
+            QFAIL("accepted an unknown key inside surgery");
+        } catch (const ConfigError& e) {
+            QCOMPARE(QString::fromStdString(e.field()), QString("model.surgery[0].layer.tpye"));
+        }
+    }
+
+    void wrongTypesNameTheField() {
+        try {
+            config_from_json(R"({"train": {"epochs": "ten"}})");
+            QFAIL("accepted a string for an integer");
+        } catch (const ConfigError& e) {
+            QCOMPARE(QString::fromStdString(e.field()), QString("train.epochs"));
+            QVERIFY(QString(e.what()).contains("integer"));
+        }
+        QVERIFY_THROWS_EXCEPTION(ConfigError, config_from_json("{not json"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, config_from_json(R"({"train": {"epochs": 2.5}})"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, config_from_json(R"({"train": {"seed": -1}})"));
+    }
+
+    void overridesParseValues() {
+        RunConfig c;
+        apply_override(c, "train.lr=0.05");
+        apply_override(c, "data.dataset=fashion-mnist");
+        apply_override(c, "data.augment.enabled=false");
+        apply_override(c, "model.width=0.25");
+        apply_override(c, "data.path=/tmp/some dir");
+        apply_override(c, R"(model.surgery=[{"op":"replace","at":[48,51],"layer":{"type":"dropout","p":0.3}}])");
+        QCOMPARE(c.train.lr, 0.05);
+        QCOMPARE(QString::fromStdString(c.data.dataset), QString("fashion-mnist"));
+        QVERIFY(!c.data.augment.enabled);
+        QCOMPARE(c.model.width, 0.25);
+        QCOMPARE(QString::fromStdString(c.data.path), QString("/tmp/some dir"));
+        QCOMPARE(c.model.surgery.at(0).layer.p, 0.3);
+        QCOMPARE(c.model.surgery.at(0).at, (std::vector<int>{48, 51}));
+    }
+
+    void overrideErrors() {
+        RunConfig c;
+        const RunConfig before = c;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, apply_override(c, "train.lr"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, apply_override(c, "train.nope=1"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, apply_override(c, "train.lr=fast"));
+        QCOMPARE(config_to_json(c), config_to_json(before));  // failed overrides change nothing
+    }
+
+    void invalidValuesAreRejected_data() {
+        QTest::addColumn<QString>("assignment");
+        QTest::addColumn<QString>("field");
+        QTest::newRow("negative lr") << "train.lr=-0.1" << "train.lr";
+        QTest::newRow("zero lr") << "train.lr=0" << "train.lr";
+        QTest::newRow("momentum 1") << "train.momentum=1" << "train.momentum";
+        QTest::newRow("negative wd") << "train.weight_decay=-1" << "train.weight_decay";
+        QTest::newRow("zero epochs") << "train.epochs=0" << "train.epochs";
+        QTest::newRow("zero batch") << "train.batch_size=0" << "train.batch_size";
+        QTest::newRow("optimizer") << "train.optimizer=rmsprop" << "train.optimizer";
+        QTest::newRow("schedule") << "train.lr_schedule=cyclic" << "train.lr_schedule";
+        QTest::newRow("milestones") << "train.lr_milestones=[30,10]" << "train.lr_milestones";
+        QTest::newRow("device") << "train.device=tpu" << "train.device";
+        QTest::newRow("dataset") << "data.dataset=imagenet" << "data.dataset";
+        QTest::newRow("val fraction") << "data.val_fraction=0.9" << "data.val_fraction";
+        QTest::newRow("pad") << "data.pad_to=16" << "data.pad_to";
+        QTest::newRow("interpolation") << "data.augment.interpolation=cubic" << "data.augment.interpolation";
+        QTest::newRow("scale range") << "data.augment.scale_min=1.2" << "data.augment.scale_max";
+        QTest::newRow("width") << "model.width=0" << "model.width";
+        QTest::newRow("arch") << "model.arch=resnet18" << "model.arch";
+        QTest::newRow("T <= 0")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"normout","variant":"temporal-softmax","temperature":0}}])"
+            << "model.surgery[0].layer.temperature";
+        QTest::newRow("unknown variant")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"normout","variant":"temporalmax"}}])"
+            << "model.surgery[0].layer.variant";
+        QTest::newRow("unknown layer type")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"maxout"}}])"
+            << "model.surgery[0].layer.type";
+        QTest::newRow("dropout p = 1")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"dropout","p":1}}])"
+            << "model.surgery[0].layer.p";
+        QTest::newRow("index not in model")
+            << R"(model.surgery=[{"op":"replace","at":[53],"layer":{"type":"dropout"}}])" << "model.surgery[0].at";
+        QTest::newRow("negative index")
+            << R"(model.surgery=[{"op":"remove","at":[-1]}])" << "model.surgery[0].at";
+        QTest::newRow("index twice")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"dropout"}},{"op":"remove","at":[48]}])"
+            << "model.surgery[1].at";
+        QTest::newRow("unknown op") << R"(model.surgery=[{"op":"swap","at":[48]}])" << "model.surgery[0].op";
+        QTest::newRow("map_4d") << R"(model.surgery=[{"op":"insert","at":[3],"layer":{"type":"normout","map_4d":"row"}}])"
+                                << "model.surgery[0].layer.map_4d";
+    }
+    void invalidValuesAreRejected() {
+        QFETCH(QString, assignment);
+        QFETCH(QString, field);
+        RunConfig c;
+        try {
+            apply_override(c, assignment.toStdString());
+            validate(c);
+            QFAIL("invalid value accepted");
+        } catch (const ConfigError& e) {
+            QCOMPARE(QString::fromStdString(e.field()), field);
+            QVERIFY2(QString(e.what()).startsWith(field), e.what());
+        }
+    }
+
+    void insertMayAppend() {
+        RunConfig c;
+        const int n = static_cast<int>(base_layer_table(c.model, 3, 10).size());
+        apply_override(c, R"(model.surgery=[{"op":"insert","at":[)" + std::to_string(n) +
+                              R"(],"layer":{"type":"identity"}}])");
+        validate(c);
+    }
+
+    void everyPresetIsValid() {
+        QVERIFY(presets().size() >= 26);
+        for (const auto& p : presets()) {
+            validate(p.config);
+            QCOMPARE(QString::fromStdString(p.config.preset), QString::fromStdString(p.name));
+            QVERIFY(find_preset(p.name) == &p);
+        }
+        QVERIFY_THROWS_EXCEPTION(ConfigError, preset_config("thesis/nope"));
+    }
+
+    void thesisRowsPlaceTheirLayers() {
+        auto kinds = [](const std::string& name) {
+            const RunConfig c = preset_config(name);
+            const auto t = layer_table(c.model, 3, 10);
+            return std::make_pair(t, c);
+        };
+        {
+            const auto [t, c] = kinds("thesis/baseline");
+            QCOMPARE(t.size(), std::size_t(53));
+            QCOMPARE(QString::fromStdString(t[48].kind), QString("Identity"));
+            QCOMPARE(QString::fromStdString(t[51].kind), QString("Identity"));
+        }
+        {
+            const auto [t, c] = kinds("thesis/baseline-no-aug");
+            QVERIFY(!c.data.augment.enabled);
+        }
+        {
+            const auto [t, c] = kinds("thesis/dropout-48");
+            QCOMPARE(QString::fromStdString(t[48].kind), QString("Dropout"));
+            QCOMPARE(t[48].custom.p, 0.5);
+            QCOMPARE(QString::fromStdString(t[51].kind), QString("Identity"));
+        }
+        {
+            const auto [t, c] = kinds("thesis/spatiotemporalmax-51");
+            QCOMPARE(QString::fromStdString(t[51].custom.variant), QString("spatiotemporal-max"));
+            QCOMPARE(QString::fromStdString(t[48].kind), QString("Identity"));
+        }
+        {
+            const auto [t, c] = kinds("thesis/temporal-softmax-48-51-T100");
+            for (int i : {48, 51}) {
+                QCOMPARE(QString::fromStdString(t[i].kind), QString("NormOut"));
+                QCOMPARE(QString::fromStdString(t[i].custom.variant), QString("temporal-softmax"));
+                QCOMPARE(t[i].custom.temperature, 100.0);
+                QVERIFY(t[i].custom.use_abs);
+                QVERIFY(!t[i].custom.rescale);
+                QVERIFY(!t[i].custom.at_inference);
+            }
+        }
+        {
+            const auto [t, c] = kinds("thesis/spatiotemporal-softmax-1-4-T80");
+            QCOMPARE(QString::fromStdString(t[1].custom.variant), QString("spatiotemporal-softmax"));
+            QCOMPARE(QString::fromStdString(t[4].kind), QString("NormOut"));
+            QCOMPARE(t[4].custom.temperature, 80.0);
+        }
+        {
+            const auto [t, c] = kinds("quick");
+            QCOMPARE(QString::fromStdString(c.data.dataset), QString("fashion-mnist"));
+        }
+    }
+
+    void settingsAreDescribed() {
+        const auto settings = describe_settings();
+        QVERIFY(settings.size() > 40);
+        for (const auto& s : settings) {
+            QVERIFY2(!s.help.empty(), s.key.c_str());
+            RunConfig c;
+            // Every described key is accepted by --set with a value of its own type.
+            const std::string value = s.type == "bool"      ? "true"
+                                      : s.type == "int"     ? "1"
+                                      : s.type == "number"  ? "0.5"
+                                      : s.type == "string"  ? "x"
+                                      : s.type == "list"    ? "[1]"
+                                                            : "[]";
+            apply_override(c, s.key + "=" + value);
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestConfig)
+#include "test_config.moc"

@@ -1,0 +1,223 @@
+// Training end to end on a small Fashion-MNIST subset: it learns, the same seed gives the same
+// weights, cancelling and diverging leave valid run files, the run file holds the model.
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include <QTemporaryDir>
+#include <QtTest/QtTest>
+#include <cmath>
+#include <filesystem>
+
+#include "engine/data/loader.h"
+#include "engine/data/prepare.h"
+#include "engine/model.h"
+#include "engine/optim.h"
+#include "engine/presets.h"
+#include "engine/run_file.h"
+#include "engine/state.h"
+#include "engine/trainer.h"
+#include "support/fixtures.h"
+
+using namespace normout;
+
+namespace {
+
+RunConfig tiny_config() {
+    RunConfig c = preset_config("quick");
+    c.model.width = 0.0625;
+    c.model.hidden = 64;
+    c.train.batch_size = 64;
+    c.train.epochs = 2;
+    c.train.threads = 2;
+    c.train.lr = 0.05;
+    c.data.train_limit = 4096;
+    c.data.test_limit = 512;
+    return c;
+}
+
+std::shared_ptr<const PreparedData> tiny_data(const RunConfig& c) {
+    static std::shared_ptr<const PreparedData> cached;
+    if (!cached) {
+        DataConfig d = c.data;
+        d.path = normout::test::fashion_mnist_dir();
+        cached = std::make_shared<PreparedData>(prepare_data(d, {}, c.train.seed));
+    }
+    return cached;
+}
+
+RunOutcome run(const RunConfig& c, const std::string& path, TrainingObserver* obs = nullptr,
+               const CancelToken* cancel = nullptr) {
+    TrainOptions o;
+    o.out_path = path;
+    o.data = tiny_data(c);
+    o.progress_interval_seconds = 0;
+    return train(c, o, obs, cancel);
+}
+
+class CancelAt : public TrainingObserver {
+public:
+    CancelAt(CancelToken& t, int64_t step) : token_(t), step_(step) {}
+    void on_step(const StepProgress& p) override {
+        steps.push_back(p.global_step);
+        if (p.global_step == step_) token_.cancel();
+    }
+    std::vector<int64_t> steps;
+
+private:
+    CancelToken& token_;
+    int64_t step_;
+};
+
+}  // namespace
+
+class TestTraining : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void learnsAndRecordsTheRun() {
+        QTemporaryDir dir;
+        RunConfig c = tiny_config();
+        c.train.epochs = 3;
+        c.data.val_fraction = 0.0;
+        const std::string path = dir.path().toStdString() + "/sub/run.h5";  // folder is created
+        const RunOutcome out = run(c, path);
+        QCOMPARE(out.status, RunStatus::Finished);
+        QCOMPARE(out.epochs.size(), std::size_t(3));
+        const double acc = out.epochs.back().test_accuracy;
+        // Chance is 0.1; over 512 test images its standard error is 0.013, so 0.3 is far above it.
+        // (A VGG-16 at 1/16 width needs a few hundred steps to leave the initial plateau.)
+        QVERIFY2(acc > 0.3, qPrintable(QString("test accuracy %1 (chance 0.1)").arg(acc)));
+        QVERIFY(out.epochs.back().train_loss < out.epochs.front().train_loss);
+
+        const RunInfo info = read_run(path);
+        QCOMPARE(QString::fromStdString(info.status), QString("finished"));
+        QCOMPARE(info.epochs.size(), std::size_t(3));
+        QCOMPARE(info.epochs.back().test_accuracy, acc);
+        QCOMPARE(QString::fromStdString(info.header.preset), QString("quick"));
+        QCOMPARE(info.header.layer_kinds.size(), std::size_t(53));
+        QCOMPARE(QString::fromStdString(info.header.layer_kinds[48]), QString("NormOut"));
+        QCOMPARE(config_to_json(config_from_json(info.header.config_json)), config_to_json(c));
+
+        // The stored weights reproduce the recorded test accuracy exactly.
+        const auto data = tiny_data(c);
+        Net net = build_model(layer_table(c.model, data->channels(), data->num_classes()), data->mean, data->stddev);
+        import_state(*net, read_weights(path));
+        net->eval();
+        torch::NoGradGuard no_grad;
+        const EvalBatches test(data->test);
+        int64_t correct = 0;
+        for (int64_t b = 0; b < test.size(); b += 100) {
+            const Batch batch = test.slice(b, std::min<int64_t>(b + 100, test.size()));
+            correct += net->forward(batch.x).argmax(1).eq(batch.y).sum().item<int64_t>();
+        }
+        QCOMPARE(static_cast<double>(correct) / static_cast<double>(test.size()), acc);
+    }
+
+    void sameSeedSameWeights() {
+        QTemporaryDir dir;
+        RunConfig c = tiny_config();
+        c.train.epochs = 1;
+        const std::string a = dir.path().toStdString() + "/a.h5", b = dir.path().toStdString() + "/b.h5",
+                          other = dir.path().toStdString() + "/c.h5";
+        run(c, a);
+        run(c, b);
+        const auto wa = read_weights(a), wb = read_weights(b);
+        QCOMPARE(wa.size(), wb.size());
+        for (std::size_t i = 0; i < wa.size(); ++i) {
+            QCOMPARE(QString::fromStdString(wa[i].name), QString::fromStdString(wb[i].name));
+            QVERIFY2(wa[i].values == wb[i].values && wa[i].integers == wb[i].integers, wa[i].name.c_str());
+        }
+        QCOMPARE(read_run(a).epochs[0].train_loss, read_run(b).epochs[0].train_loss);
+        c.train.seed = 1;
+        run(c, other);
+        const auto wc = read_weights(other);
+        bool differs = false;
+        for (std::size_t i = 0; i < wa.size(); ++i) differs |= wa[i].values != wc[i].values;
+        QVERIFY(differs);
+    }
+
+    void cancelStopsAtTheNextBatchAndLeavesAValidFile() {
+        QTemporaryDir dir;
+        const std::string path = dir.path().toStdString() + "/stopped.h5";
+        CancelToken token;
+        CancelAt observer(token, 3);
+        const RunOutcome out = run(tiny_config(), path, &observer, &token);
+        QCOMPARE(out.status, RunStatus::Stopped);
+        QCOMPARE(out.steps, int64_t(3));
+        const RunInfo info = read_run(path);
+        QCOMPARE(QString::fromStdString(info.status), QString("stopped"));
+        QVERIFY(info.epochs.empty());
+        QVERIFY(!info.weight_names.empty());  // the weights at the stop are kept
+    }
+
+    void divergenceIsDetectedAndRecorded() {
+        QTemporaryDir dir;
+        const std::string path = dir.path().toStdString() + "/diverged.h5";
+        RunConfig c = tiny_config();
+        c.train.lr = 1e8;
+        c.train.momentum = 0.0;
+        const RunOutcome out = run(c, path);
+        QCOMPARE(out.status, RunStatus::Diverged);
+        QVERIFY(QString::fromStdString(out.message).contains("loss became"));
+        QCOMPARE(QString::fromStdString(read_run(path).status), QString("diverged"));
+    }
+
+    void validationSplitIsEvaluated() {
+        QTemporaryDir dir;
+        RunConfig c = tiny_config();
+        c.train.epochs = 1;
+        c.data.val_fraction = 0.1;
+        TrainOptions o;
+        o.out_path = dir.path().toStdString() + "/val.h5";
+        DataConfig d = c.data;
+        d.path = normout::test::fashion_mnist_dir();
+        d.train_limit = 900;
+        o.data = std::make_shared<PreparedData>(prepare_data(d, {}, 0));
+        QCOMPARE(o.data->val.count, int64_t(6000));
+        const RunOutcome out = train(c, o);
+        QVERIFY(std::isfinite(out.epochs[0].val_accuracy));
+        QVERIFY(std::isfinite(out.epochs[0].val_loss));
+        QCOMPARE(read_run(o.out_path).header.val_count, int64_t(6000));
+    }
+
+    void existingRunFilesAreNotOverwritten() {
+        QTemporaryDir dir;
+        const std::string path = dir.path().toStdString() + "/exists.h5";
+        normout::test::write_bytes(path, "precious");
+        try {
+            run(tiny_config(), path);
+            QFAIL("overwrote an existing file");
+        } catch (const ConfigError& e) {
+            QCOMPARE(QString::fromStdString(e.field()), QString("out"));
+        }
+        QCOMPARE(QString::fromStdString(normout::test::read_bytes(path)), QString("precious"));
+    }
+
+    void invalidConfigurationFailsBeforeWriting() {
+        QTemporaryDir dir;
+        const std::string path = dir.path().toStdString() + "/never.h5";
+        RunConfig c = tiny_config();
+        c.train.lr = -1;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, run(c, path));
+        QVERIFY(!std::filesystem::exists(path));
+    }
+
+    void learningRateSchedules() {
+        TrainConfig t;
+        t.epochs = 10;
+        t.lr = 0.1;
+        QCOMPARE(learning_rate_at(t, 7), 0.1);
+        t.lr_schedule = "step";
+        t.lr_milestones = {3, 6};
+        QCOMPARE(learning_rate_at(t, 2), 0.1);
+        QVERIFY(std::fabs(learning_rate_at(t, 3) - 0.01) < 1e-15);
+        QVERIFY(std::fabs(learning_rate_at(t, 9) - 0.001) < 1e-15);
+        t.lr_schedule = "cosine";
+        QCOMPARE(learning_rate_at(t, 0), 0.1);
+        QVERIFY(std::fabs(learning_rate_at(t, 5) - 0.05) < 1e-12);
+        t.warmup_epochs = 2;
+        QVERIFY(std::fabs(learning_rate_at(t, 0) - 0.1 / 3) < 1e-12);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTraining)
+#include "test_training.moc"
