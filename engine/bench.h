@@ -26,7 +26,7 @@ struct BenchResult {
     int steps = 0;
     int64_t parameters = 0;
     double step_ms = 0;                      // median training step, resident batch
-    double step_images_per_second = 0;       // from the median step
+    double step_images_per_second = 0;       // over all timed steps
     double pipeline_images_per_second = 0;   // loader alone (augment + collate), its own thread
     double full_images_per_second = 0;       // loader + training step, as in an epoch
     double pipeline_share = 0;  // share of an epoch's wall time the loader thread is busy

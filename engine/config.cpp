@@ -77,6 +77,9 @@ void visit(V& v, ModelConfig& m) {
     v("arch", m.arch, "Model architecture: vgg16_bn (torchvision layout, thesis figure 2.1).");
     v("width", m.width, "Channel multiplier of the convolutional stack (1 = thesis).");
     v("hidden", m.hidden, "Width of the two hidden classifier layers (4096 = thesis).");
+    v("fast_classifier", m.fast_classifier,
+      "Compute AdaptiveAvgPool2d(7) + Flatten + Linear on a 1x1 map as one Linear with the weight "
+      "summed over its 49 copies: the same function and gradients, 49x less arithmetic.");
     v("surgery", m.surgery, "Layer surgery: list of {op, at, layer} (thesis 2.3.1).");
 }
 

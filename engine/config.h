@@ -69,6 +69,7 @@ struct ModelConfig {
     std::string arch = "vgg16_bn";
     double width = 1.0;  // channel multiplier of the convolutional stack
     int hidden = 4096;   // classifier width
+    bool fast_classifier = true;  // see NetImpl::set_fast_classifier
     std::vector<SurgeryOp> surgery;
 };
 

@@ -51,17 +51,39 @@ NetImpl::NetImpl(std::vector<LayerInfo> table, const std::vector<float>& mean, c
     const auto c = static_cast<int64_t>(mean.size());
     mean_ = register_buffer("input_mean", torch::tensor(mean).view({1, c, 1, 1}));
     std_ = register_buffer("input_std", torch::tensor(stddev).view({1, c, 1, 1}));
-    for (const auto& l : table_) layers_->push_back(make_layer(l));
+    for (const auto& l : table_) {
+        modules_.push_back(make_layer(l));
+        layers_->push_back(modules_.back());
+    }
     register_module("layers", layers_);
+    for (std::size_t i = 0; i + 2 < table_.size(); ++i)
+        if (table_[i].kind == "AdaptiveAvgPool2d" && table_[i + 1].kind == "Flatten" && table_[i + 2].kind == "Linear")
+            pool_index_ = static_cast<int64_t>(i);
 }
 
 torch::Tensor NetImpl::normalise(const torch::Tensor& pixels) const { return (pixels - mean_) / std_; }
 
-torch::Tensor NetImpl::forward(const torch::Tensor& pixels) { return layers_->forward(normalise(pixels)); }
+torch::Tensor NetImpl::forward(const torch::Tensor& pixels) {
+    torch::Tensor x = normalise(pixels);
+    const auto n = static_cast<int64_t>(modules_.size());
+    for (int64_t i = 0; i < n; ++i) {
+        if (i == pool_index_ && fast_classifier_ && x.dim() == 4 && x.size(2) == 1 && x.size(3) == 1) {
+            const auto linear = modules_[static_cast<std::size_t>(i + 2)].get<torch::nn::Linear>();
+            const torch::Tensor& w = linear->weight;
+            const torch::Tensor summed = w.view({w.size(0), x.size(1), w.size(1) / x.size(1)}).sum(2);
+            x = at::linear(x.flatten(1), summed, linear->bias);
+            i += 2;
+            continue;
+        }
+        x = modules_[static_cast<std::size_t>(i)].forward(x);
+    }
+    return x;
+}
 
 Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean,
-                const std::vector<float>& stddev) {
+                const std::vector<float>& stddev, bool fast_classifier) {
     Net net(table, mean, stddev);
+    net->set_fast_classifier(fast_classifier);
     torch::NoGradGuard no_grad;
     for (auto& module : net->modules(/*include_self=*/false)) {
         if (auto* conv = module->as<torch::nn::Conv2d>()) {

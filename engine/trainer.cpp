@@ -104,7 +104,7 @@ RunOutcome train(const RunConfig& config, const TrainOptions& options, TrainingO
     const auto table = layer_table(config.model, data->channels(), data->num_classes());
 
     torch::manual_seed(config.train.seed);
-    Net net = build_model(table, data->mean, data->stddev);
+    Net net = build_model(table, data->mean, data->stddev, config.model.fast_classifier);
     net->to(device);
     net->train();
     auto optimizer = make_optimizer(net, config.train);
@@ -112,7 +112,8 @@ RunOutcome train(const RunConfig& config, const TrainOptions& options, TrainingO
 
     const fs::path out(options.out_path);
     if (out.has_parent_path()) fs::create_directories(out.parent_path());
-    RunWriter writer(options.out_path, make_header(config, *data, table, parameter_count(net), dev.name));
+    const RunHeader header = make_header(config, *data, table, parameter_count(net), dev.name);
+    RunWriter writer(options.out_path, header);
 
     BatchLoader loader(data->train, config.data.augment, config.train.batch_size, /*shuffle=*/true,
                        config.train.seed, config.data.prefetch);
@@ -122,7 +123,7 @@ RunOutcome train(const RunConfig& config, const TrainOptions& options, TrainingO
     const int64_t total_steps = steps_per_epoch * epochs;
 
     RunStartInfo start;
-    start.run_id = "";
+    start.run_id = header.run_id;
     start.out_path = options.out_path;
     start.device = dev.name;
     start.threads = threads;

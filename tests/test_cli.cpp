@@ -153,6 +153,23 @@ private Q_SLOTS:
         QVERIFY(j.out.contains("\"output_shape\""));
     }
 
+    void configFilesOverlayPresets() {
+        const QString file = qEnvironmentVariable("NORMOUT_SOURCE_DIR") + "/resources/configs/cifar10-reduced.json";
+        const Result r = run({"config", "--preset", "thesis/baseline", "--config", file, "--set", "train.seed=7"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QJsonObject o = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        QCOMPARE(o["model"].toObject()["width"].toDouble(), 0.25);
+        QCOMPARE(o["train"].toObject()["epochs"].toInt(), 10);
+        QCOMPARE(o["train"].toObject()["seed"].toInt(), 7);
+        QCOMPARE(o["train"].toObject()["lr"].toDouble(), 0.01);  // from the preset
+        QCOMPARE(o["preset"].toString(), QString("thesis/baseline"));
+        // The printed configuration is itself a valid configuration file.
+        QTemporaryDir dir;
+        normout::test::write_bytes(dir.path().toStdString() + "/c.json", r.out.toStdString());
+        const Result again = run({"config", "--config", dir.path() + "/c.json"});
+        QCOMPARE(again.out, r.out);
+    }
+
     void badInputIsAClearErrorNotACrash_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("message");

@@ -146,6 +146,41 @@ private Q_SLOTS:
         }
     }
 
+    // The fused classifier (1x1 map: pool + flatten + linear as one summed-weight linear) computes
+    // the same outputs and the same gradients for every parameter as the layer-by-layer model.
+    void fastClassifierIsExact() {
+        ModelConfig m;
+        m.width = 0.125;
+        m.hidden = 48;
+        const auto table = layer_table(m, 3, 10);
+        at::manual_seed(3);
+        Net fast = build_model(table, {0.4f, 0.5f, 0.6f}, {0.2f, 0.3f, 0.25f}, true);
+        Net plain = build_model(table, {0.4f, 0.5f, 0.6f}, {0.2f, 0.3f, 0.25f}, false);
+        {
+            torch::NoGradGuard no_grad;
+            auto fp = fast->parameters(), pp = plain->parameters();
+            for (std::size_t i = 0; i < fp.size(); ++i) pp[i].copy_(fp[i]);
+        }
+        fast->to(at::kDouble);
+        plain->to(at::kDouble);
+        fast->eval();  // BatchNorm statistics of a batch, no randomness
+        plain->eval();
+        const at::Tensor x = at::rand({5, 3, 32, 32}, at::kDouble);
+        const at::Tensor yf = fast->forward(x), yp = plain->forward(x);
+        QVERIFY(at::allclose(yf, yp, 1e-10, 1e-12));
+        yf.pow(2).sum().backward();
+        yp.pow(2).sum().backward();
+        auto fp = fast->named_parameters(), pp = plain->named_parameters();
+        for (const auto& p : fp) {
+            const at::Tensor& g = p.value().grad();
+            const at::Tensor& h = pp[p.key()].grad();
+            QVERIFY2(g.defined() && h.defined(), p.key().c_str());
+            QVERIFY2(at::allclose(g, h, 1e-9, 1e-12), p.key().c_str());
+        }
+        // Larger inputs (2x2 before the pool) take the ordinary path and still work.
+        QCOMPARE(fast->forward(at::rand({2, 3, 64, 64}, at::kDouble)).size(1), int64_t(10));
+    }
+
     void everyPresetBuilds() {
         for (const auto& p : presets()) {
             ModelConfig m = p.config.model;

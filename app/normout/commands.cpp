@@ -278,7 +278,7 @@ int run_bench(const BenchArgs& a) {
     }
     fmt::print("device {} ({} threads), LibTorch {}, batch {}, {} parameters, {} timed steps\n", r.device, r.threads,
                r.torch_version, r.batch_size, r.parameters, r.steps);
-    fmt::print("training step alone   {:>9.1f} img/s  ({:.1f} ms per step, median)\n", r.step_images_per_second,
+    fmt::print("training step alone   {:>9.1f} img/s  (median step {:.1f} ms)\n", r.step_images_per_second,
                r.step_ms);
     fmt::print("data pipeline alone   {:>9.1f} img/s\n", r.pipeline_images_per_second);
     fmt::print("pipeline + step       {:>9.1f} img/s\n", r.full_images_per_second);
