@@ -2,7 +2,7 @@
 # The lab's training step against the Python peer (../shared/reference/pytorch_cpu_twin.py,
 # Debian's python3-torch: the same LibTorch 1.13) on the same model, batch and thread count.
 # Runs both alternately ROUNDS times and prints the medians and their ratio.
-#   benchmarks/cpu_vs_twin.sh [width] [hidden] [batch] [threads] [rounds] [steps]
+#   [LAB_DATA=...] benchmarks/cpu_vs_twin.sh [width] [hidden] [batch] [threads] [rounds] [steps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 width=${1:-0.125} hidden=${2:-512} batch=${3:-128} threads=${4:-$(nproc)} rounds=${5:-5} steps=${6:-30}
@@ -17,7 +17,13 @@ command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import torch" 2>/
 preset=thesis/temporal-softmax-48-51-T100
 lab_args=(bench --preset "$preset" --set "model.width=$width" --set "model.hidden=$hidden"
           --set "train.batch_size=$batch" --set "train.threads=$threads" --steps "$steps" --json)
-if [ -n "${LAB_DATA:-}" ]; then lab_args+=(--data "$LAB_DATA"); else
+# LAB_DATA: a CIFAR-10 data directory, or an image-folder archive such as cifar10-jpeg.tar.gz.
+if [ -n "${LAB_DATA:-}" ]; then
+  case "$LAB_DATA" in
+    *.tar.gz | *.tgz | *.tar) lab_args+=(--set data.dataset=image-folder --set "data.path=$LAB_DATA") ;;
+    *) lab_args+=(--data "$LAB_DATA") ;;
+  esac
+else
   # Without CIFAR-10, the lab benchmarks on Fashion-MNIST padded to 32 x 32 (one channel).
   lab_args+=(--set data.dataset=fashion-mnist); in_ch=1; fi
 in_ch=${in_ch:-3}

@@ -43,6 +43,18 @@ public:
     void read_exact(void* dst, std::size_t n, const char* what) {
         if (read(dst, n) != n) throw DataError(name_ + ": truncated archive while reading " + what);
     }
+    // Reads n bytes into a vector grown as data arrives: a corrupt size field cannot force a
+    // huge allocation before the archive runs out.
+    void read_into(std::vector<uint8_t>& out, uint64_t n, const char* what) {
+        constexpr uint64_t chunk = 16u << 20;
+        out.clear();
+        while (out.size() < n) {
+            const std::size_t at = out.size();
+            const std::size_t k = static_cast<std::size_t>(std::min<uint64_t>(chunk, n - at));
+            out.resize(at + k);
+            read_exact(out.data() + at, k, what);
+        }
+    }
     void skip(uint64_t n) {
         std::vector<char> buf(1 << 16);
         while (n > 0) {
@@ -127,8 +139,10 @@ void walk(GzStream& in, F&& on_entry) {
         if (!pax_name.empty()) path = pax_name, pax_name.clear();
         const uint64_t padded = (size + 511) / 512 * 512;
         if (type == 'L' || type == 'x') {
-            std::vector<uint8_t> data(static_cast<std::size_t>(size));
-            in.read_exact(data.data(), data.size(), "an extended header");
+            if (size > (1u << 20)) throw DataError(in.name() + ": corrupt archive (extended header of " +
+                                                   std::to_string(size) + " bytes)");
+            std::vector<uint8_t> data;
+            in.read_into(data, size, "an extended header");
             in.skip(padded - size);
             if (type == 'L') long_name = std::string(data.begin(), std::find(data.begin(), data.end(), uint8_t(0)));
             else pax_name = pax_path(data);
@@ -162,8 +176,8 @@ void read_tar(const std::string& archive, const std::function<bool(const TarFile
             s.skip(size);
             return;
         }
-        std::vector<uint8_t> data(static_cast<std::size_t>(size));
-        s.read_exact(data.data(), data.size(), "file data");
+        std::vector<uint8_t> data;
+        s.read_into(data, size, "file data");
         take(f, std::move(data));
     });
 }

@@ -31,6 +31,8 @@ struct BenchResult {
     double full_images_per_second = 0;       // loader + training step, as in an epoch
     double pipeline_share = 0;  // share of an epoch's wall time the loader thread is busy
     double stall_share = 0;     // share of an epoch's wall time the step waits for data
+    double recorded_images_per_second = 0;  // pipeline + step + run file + checks, as in `train`
+    double record_overhead = 0;             // 1 - recorded / full
 };
 
 BenchResult run_bench(const RunConfig& config, const BenchOptions& options);

@@ -103,6 +103,16 @@ void visit(V& v, TrainConfig& t) {
     v("seed", t.seed, "Seed of initialisation, data order, augmentation and NormOut draws.");
     v("device", t.device, "auto (CUDA when available), cpu, cuda or cuda:N.");
     v("threads", t.threads, "CPU threads for LibTorch (0 = all cores).");
+    v("check_finite", t.check_finite,
+      "Stop the run as diverged at the first step whose loss or gradient is not finite.");
+}
+
+template <class V>
+void visit(V& v, RecordConfig& r) {
+    v("flush_seconds", r.flush_seconds, "The run file is flushed (visible to readers) at least this often.");
+    v("checkpoint_every", r.checkpoint_every,
+      "Epochs between checkpoints (0: only when the run is stopped); checkpoints make runs resumable.");
+    v("keep_checkpoints", r.keep_checkpoints, "How many of the newest checkpoints are kept next to the run file.");
 }
 
 template <class V>
@@ -112,6 +122,7 @@ void visit(V& v, RunConfig& c) {
     v.group("data", c.data, "Data set and augmentation.");
     v.group("model", c.model, "Model and layer surgery.");
     v.group("train", c.train, "Optimisation.");
+    v.group("record", c.record, "Run file and checkpoints.");
 }
 
 // ---- writing ----
@@ -482,6 +493,10 @@ void validate(const RunConfig& c) {
     require(std::regex_match(t.device, device_re), "train.device",
             "unknown device '" + t.device + "' (auto, cpu, cuda, cuda:N)");
     require(t.threads >= 0 && t.threads <= 1024, "train.threads", "must be in [0, 1024]");
+    const auto& r = c.record;
+    require(r.flush_seconds >= 0.05 && r.flush_seconds <= 60, "record.flush_seconds", "must be in [0.05, 60]");
+    require(r.checkpoint_every >= 0, "record.checkpoint_every", "must be >= 0");
+    require(r.keep_checkpoints >= 1 && r.keep_checkpoints <= 1000, "record.keep_checkpoints", "must be in [1, 1000]");
 }
 
 }  // namespace normout

@@ -92,6 +92,13 @@ struct TrainConfig {
     uint64_t seed = 0;
     std::string device = "auto";  // auto | cpu | cuda | cuda:N
     int threads = 0;              // CPU threads; 0 = all cores
+    bool check_finite = true;     // stop as diverged when the loss or a gradient is not finite
+};
+
+struct RecordConfig {
+    double flush_seconds = 1.0;  // the run file is flushed at least this often
+    int checkpoint_every = 1;    // epochs between checkpoints (0 = only when stopped)
+    int keep_checkpoints = 2;    // newest checkpoints kept next to the run file
 };
 
 struct RunConfig {
@@ -100,6 +107,7 @@ struct RunConfig {
     DataConfig data;
     ModelConfig model;
     TrainConfig train;
+    RecordConfig record;
 };
 
 // JSON (de)serialisation. Parsing is strict: unknown keys and wrong types are errors.

@@ -12,15 +12,47 @@ void silence_hdf5_errors() {
     std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
 }
 
+std::recursive_mutex& hdf5_mutex() {
+    static std::recursive_mutex m;
+    return m;
+}
+
 namespace h5 {
 
+namespace {
+// The innermost description on HDF5's error stack (e.g. the system's reason for a failed write).
+std::string last_error() {
+    std::string detail;
+    H5Ewalk2(
+        H5E_DEFAULT, H5E_WALK_DOWNWARD,
+        [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+            if (e->desc && *e->desc) *static_cast<std::string*>(data) = e->desc;
+            return 0;
+        },
+        &detail);
+    H5Eclear2(H5E_DEFAULT);
+    // System errors come as "... errno = 28, error message = 'No space left on device', ...".
+    const std::string key = "error message = '";
+    if (const auto at = detail.find(key); at != std::string::npos) {
+        const auto end = detail.find('\'', at + key.size());
+        return detail.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+    }
+    return detail.substr(0, detail.find('\n'));
+}
+
+std::string with_detail(const std::string& what) {
+    const std::string detail = last_error();
+    return detail.empty() ? what : what + " (" + detail + ")";
+}
+}  // namespace
+
 H5Handle check(hid_t id, H5Handle::Closer closer, const std::string& what) {
-    if (id < 0) throw RunFileError(what);
+    if (id < 0) throw RunFileError(with_detail(what));
     return H5Handle(id, closer);
 }
 
 void ok(herr_t status, const std::string& what) {
-    if (status < 0) throw RunFileError(what);
+    if (status < 0) throw RunFileError(with_detail(what));
 }
 
 namespace {
@@ -56,7 +88,7 @@ void write_floats_attribute(hid_t obj, const std::string& name, const std::vecto
     const hsize_t n = values.size();
     H5Handle s = space(H5Screate_simple(1, &n, nullptr), "dataspace");
     H5Handle a = open_or_create_attribute(obj, name, H5T_IEEE_F32LE, s.get());
-    ok(H5Awrite(a.get(), H5T_NATIVE_FLOAT, values.data()), "writing attribute " + name);
+    if (!values.empty()) ok(H5Awrite(a.get(), H5T_NATIVE_FLOAT, values.data()), "writing attribute " + name);
 }
 
 void write_strings_attribute(hid_t obj, const std::string& name, const std::vector<std::string>& values) {
@@ -66,7 +98,7 @@ void write_strings_attribute(hid_t obj, const std::string& name, const std::vect
     H5Handle a = open_or_create_attribute(obj, name, t.get(), s.get());
     std::vector<const char*> ptrs;
     for (const auto& v : values) ptrs.push_back(v.c_str());
-    ok(H5Awrite(a.get(), t.get(), ptrs.data()), "writing attribute " + name);
+    if (!ptrs.empty()) ok(H5Awrite(a.get(), t.get(), ptrs.data()), "writing attribute " + name);
 }
 
 bool has_attribute(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
@@ -177,6 +209,34 @@ void append_series(hid_t parent, const std::string& name, const std::vector<doub
     H5Handle ms = space(H5Screate_simple(1, &k, nullptr), "memory space");
     ok(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, ms.get(), fs.get(), H5P_DEFAULT, values.data()),
        "appending to series " + name);
+}
+
+hsize_t series_length(hid_t parent, const std::string& name) {
+    H5Handle d = dataset(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "missing series '" + name + "'");
+    H5Handle s = space(H5Dget_space(d.get()), "series space");
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(s.get(), &n, nullptr);
+    return n;
+}
+
+void create_int_scalar(hid_t parent, const std::string& name, long long value) {
+    H5Handle s = space(H5Screate(H5S_SCALAR), "dataspace");
+    H5Handle d = dataset(H5Dcreate2(parent, name.c_str(), H5T_STD_I64LE, s.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                    H5P_DEFAULT),
+                         "creating dataset " + name);
+    ok(H5Dwrite(d.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value), "writing " + name);
+}
+
+void write_int_scalar(hid_t parent, const std::string& name, long long value) {
+    H5Handle d = dataset(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "opening dataset " + name);
+    ok(H5Dwrite(d.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value), "writing " + name);
+}
+
+long long read_int_scalar(hid_t parent, const std::string& name) {
+    H5Handle d = dataset(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "missing dataset '" + name + "'");
+    long long v = 0;
+    ok(H5Dread(d.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), "reading " + name);
+    return v;
 }
 
 std::vector<double> read_series(hid_t parent, const std::string& name) {

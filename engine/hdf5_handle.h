@@ -3,6 +3,7 @@
 // printing is silenced; failures throw RunFileError with the file name.
 #include <hdf5.h>
 
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -48,6 +49,9 @@ private:
 // Turns off HDF5's automatic error-stack printing (once per process).
 void silence_hdf5_errors();
 
+// Debian's HDF5 is not built thread-safe: every HDF5 call of the process holds this lock.
+std::recursive_mutex& hdf5_mutex();
+
 namespace h5 {
 H5Handle check(hid_t id, H5Handle::Closer closer, const std::string& what);
 inline H5Handle file(hid_t id, const std::string& what) { return check(id, H5Fclose, what); }
@@ -77,6 +81,12 @@ std::string read_fixed_string(hid_t parent, const std::string& name);
 // Chunked, unlimited 1-D series of doubles.
 void create_series(hid_t parent, const std::string& name, hsize_t chunk);
 void append_series(hid_t parent, const std::string& name, const std::vector<double>& values);
+// The length of a series (a reader may see series of one group at different lengths).
+hsize_t series_length(hid_t parent, const std::string& name);
+
+void create_int_scalar(hid_t parent, const std::string& name, long long value);
+void write_int_scalar(hid_t parent, const std::string& name, long long value);
+long long read_int_scalar(hid_t parent, const std::string& name);
 std::vector<double> read_series(hid_t parent, const std::string& name);
 }  // namespace h5
 

@@ -13,6 +13,14 @@ namespace normout {
 
 namespace {
 
+// Data-set images are small; a header claiming more is corrupt (or an attack on memory).
+constexpr uint64_t kMaxPixels = 64ull << 20;
+
+void check_dimensions(uint64_t width, uint64_t height, const std::string& name) {
+    if (width == 0 || height == 0 || width * height > kMaxPixels)
+        throw DataError(name + ": implausible image size " + std::to_string(width) + "x" + std::to_string(height));
+}
+
 struct JpegError {
     jpeg_error_mgr mgr;
     std::jmp_buf jump;
@@ -47,6 +55,10 @@ DecodedImage decode_jpeg(const uint8_t* data, std::size_t size, const std::strin
         jpeg_destroy_decompress(&cinfo);
         throw DataError(name + ": CMYK JPEG images are not supported");
     }
+    if (static_cast<uint64_t>(cinfo.image_width) * cinfo.image_height > kMaxPixels) {
+        jpeg_destroy_decompress(&cinfo);
+        check_dimensions(cinfo.image_width, cinfo.image_height, name);
+    }
     cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&cinfo);
     img.width = static_cast<int>(cinfo.output_width);
@@ -68,6 +80,10 @@ DecodedImage decode_png(const uint8_t* data, std::size_t size, const std::string
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&image, data, size))
         throw DataError(name + ": corrupt PNG: " + image.message);
+    if (static_cast<uint64_t>(image.width) * image.height > kMaxPixels) {
+        png_image_free(&image);
+        check_dimensions(image.width, image.height, name);
+    }
     const bool color = (image.format & PNG_FORMAT_FLAG_COLOR) != 0;
     image.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;  // alpha is composited away
     DecodedImage img;

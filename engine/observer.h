@@ -23,6 +23,7 @@ struct RunStartInfo {
     std::string data_source;
     std::vector<LayerInfo> layers;
     int64_t parameter_count = 0;
+    int64_t first_step = 0;  // > 0 when a run resumes
 };
 
 struct StepProgress {

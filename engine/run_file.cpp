@@ -1,7 +1,13 @@
 #include "engine/run_file.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <random>
@@ -10,22 +16,44 @@ namespace normout {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 const char* kFormat = "normout-run";
 
-// Series of /metrics/epoch, in EpochRecord order.
-struct SeriesField {
+struct EpochField {
     const char* name;
     double EpochRecord::*member;
 };
-const SeriesField kSeries[] = {
-    {"train_loss", &EpochRecord::train_loss},         {"train_accuracy", &EpochRecord::train_accuracy},
-    {"val_loss", &EpochRecord::val_loss},             {"val_accuracy", &EpochRecord::val_accuracy},
-    {"test_loss", &EpochRecord::test_loss},           {"test_accuracy", &EpochRecord::test_accuracy},
-    {"learning_rate", &EpochRecord::learning_rate},   {"epoch_seconds", &EpochRecord::epoch_seconds},
-    {"wall_seconds", &EpochRecord::wall_seconds},     {"images_per_second", &EpochRecord::images_per_second},
+const EpochField kEpochSeries[] = {
+    {"train_loss", &EpochRecord::train_loss},       {"train_accuracy", &EpochRecord::train_accuracy},
+    {"val_loss", &EpochRecord::val_loss},           {"val_accuracy", &EpochRecord::val_accuracy},
+    {"test_loss", &EpochRecord::test_loss},         {"test_accuracy", &EpochRecord::test_accuracy},
+    {"learning_rate", &EpochRecord::learning_rate}, {"epoch_seconds", &EpochRecord::epoch_seconds},
+    {"wall_seconds", &EpochRecord::wall_seconds},   {"images_per_second", &EpochRecord::images_per_second},
+};
+struct StepField {
+    const char* name;
+    double StepRecord::*member;
+};
+const StepField kStepSeries[] = {
+    {"loss", &StepRecord::loss},
+    {"accuracy", &StepRecord::accuracy},
+    {"learning_rate", &StepRecord::learning_rate},
+    {"wall_seconds", &StepRecord::wall_seconds},
 };
 
 std::string with_path(const std::string& path, const std::string& what) { return path + ": " + what; }
+
+void fsync_path(const std::string& path, int flags) {
+    const int fd = ::open(path.c_str(), flags);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+}
+
+H5Handle open_group(hid_t parent, const char* name) {
+    return h5::group(H5Gopen2(parent, name, H5P_DEFAULT), std::string("missing group /") + name);
+}
 
 }  // namespace
 
@@ -34,6 +62,7 @@ std::string to_string(RunStatus s) {
         case RunStatus::Running: return "running";
         case RunStatus::Finished: return "finished";
         case RunStatus::Stopped: return "stopped";
+        case RunStatus::Interrupted: return "interrupted";
         case RunStatus::Diverged: return "diverged";
         case RunStatus::Failed: return "failed";
     }
@@ -49,25 +78,47 @@ std::string utc_now_iso8601() {
     return buf;
 }
 
+int64_t unix_time_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string host_name() {
+    char buf[256] = {};
+    gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
 std::string new_run_id() {
     std::random_device rd;
-    std::uniform_int_distribution<int> hex(0, 15);
     const char* digits = "0123456789abcdef";
     std::string id = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx";
     for (char& c : id) {
-        if (c == 'x') c = digits[hex(rd)];
-        else if (c == 'y') c = digits[8 + hex(rd) % 4];
+        if (c == 'x') c = digits[rd() % 16];
+        else if (c == 'y') c = digits[8 + rd() % 4];
     }
     return id;
 }
 
+std::string segment_path(const std::string& run_path, int segment) {
+    if (segment == 0) return run_path;
+    const fs::path p(run_path);
+    const std::string stem = p.extension() == ".h5" ? p.stem().string() : p.filename().string();
+    return (p.parent_path() / (stem + ".resume-" + std::to_string(segment) + ".h5")).string();
+}
+
+// ---------------------------------------------------------------- writer
+
 RunWriter::RunWriter(const std::string& path, const RunHeader& h) : path_(path) {
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     silence_hdf5_errors();
+    if (fs::exists(path)) throw RunFileError(with_path(path, "already exists"));
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
     try {
-        // The newest file format: required for SWMR readers and efficient appends.
         H5Handle fapl = h5::plist(H5Pcreate(H5P_FILE_ACCESS), "property list");
+        // The newest format: needed for SWMR and for efficient appends.
         h5::ok(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "file format");
-        file_ = h5::file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create the file");
+        file_ = h5::file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create the file");
         const hid_t f = file_.get();
         h5::write_string_attribute(f, "format", kFormat);
         h5::write_int_attribute(f, "schema_version", kRunSchemaVersion);
@@ -77,70 +128,140 @@ RunWriter::RunWriter(const std::string& path, const RunHeader& h) : path_(path) 
         h5::write_string_attribute(f, "config", h.config_json);
         h5::write_string_attribute(f, "code_version", h.code_version);
         h5::write_string_attribute(f, "created_utc", h.created_utc);
+        h5::write_int_attribute(f, "start_unix_ms", h.start_unix_ms);
         h5::write_string_attribute(f, "torch_version", h.torch_version);
         h5::write_string_attribute(f, "hdf5_version", h.hdf5_version);
         h5::write_string_attribute(f, "device", h.device);
+        h5::write_string_attribute(f, "host", h.host);
+        h5::write_int_attribute(f, "pid", h.pid);
+        h5::write_int_attribute(f, "segment", h.segment);
+        h5::write_int_attribute(f, "resumed_from_step", h.resumed_from_step);
+        h5::write_int_attribute(f, "resumed_epoch_rows", h.resumed_epoch_rows);
+        // Rewritable in place (attributes cannot change under SWMR).
         h5::create_fixed_string(f, "status", 32, to_string(RunStatus::Running));
         h5::create_fixed_string(f, "status_message", 1024, "");
         h5::create_fixed_string(f, "finished_utc", 32, "");
+        h5::create_int_scalar(f, "status_step", h.resumed_from_step);
+        h5::create_int_scalar(f, "heartbeat_unix_ms", unix_time_ms());
+        {
+            H5Handle data = h5::group(H5Gcreate2(f, "data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /data");
+            h5::write_string_attribute(data.get(), "dataset", h.dataset);
+            h5::write_string_attribute(data.get(), "source", h.data_source);
+            h5::write_strings_attribute(data.get(), "class_names", h.class_names);
+            h5::write_floats_attribute(data.get(), "mean", h.mean);
+            h5::write_floats_attribute(data.get(), "std", h.stddev);
+            h5::write_int_attribute(data.get(), "train_count", h.train_count);
+            h5::write_int_attribute(data.get(), "val_count", h.val_count);
+            h5::write_int_attribute(data.get(), "test_count", h.test_count);
+            h5::write_int_attribute(data.get(), "channels", h.channels);
+            h5::write_int_attribute(data.get(), "height", h.height);
+            h5::write_int_attribute(data.get(), "width", h.width);
 
-        H5Handle data = h5::group(H5Gcreate2(f, "data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /data");
-        h5::write_string_attribute(data.get(), "dataset", h.dataset);
-        h5::write_string_attribute(data.get(), "source", h.data_source);
-        h5::write_strings_attribute(data.get(), "class_names", h.class_names);
-        h5::write_floats_attribute(data.get(), "mean", h.mean);
-        h5::write_floats_attribute(data.get(), "std", h.stddev);
-        h5::write_int_attribute(data.get(), "train_count", h.train_count);
-        h5::write_int_attribute(data.get(), "val_count", h.val_count);
-        h5::write_int_attribute(data.get(), "test_count", h.test_count);
-        h5::write_int_attribute(data.get(), "channels", h.channels);
-        h5::write_int_attribute(data.get(), "height", h.height);
-        h5::write_int_attribute(data.get(), "width", h.width);
+            H5Handle model =
+                h5::group(H5Gcreate2(f, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /model");
+            h5::write_strings_attribute(model.get(), "layer_kinds", h.layer_kinds);
+            h5::write_strings_attribute(model.get(), "layer_descriptions", h.layer_descriptions);
+            h5::write_int_attribute(model.get(), "parameter_count", h.parameter_count);
 
-        H5Handle model = h5::group(H5Gcreate2(f, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /model");
-        h5::write_strings_attribute(model.get(), "layer_kinds", h.layer_kinds);
-        h5::write_strings_attribute(model.get(), "layer_descriptions", h.layer_descriptions);
-        h5::write_int_attribute(model.get(), "parameter_count", h.parameter_count);
+            H5Handle lcpl = h5::plist(H5Pcreate(H5P_LINK_CREATE), "property list");
+            h5::ok(H5Pset_create_intermediate_group(lcpl.get(), 1), "property list");
+            H5Handle epoch = h5::group(H5Gcreate2(f, "metrics/epoch", lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                                       "creating /metrics/epoch");
+            h5::create_series(epoch.get(), "epoch", 64);
+            for (const auto& s : kEpochSeries) h5::create_series(epoch.get(), s.name, 64);
+            H5Handle step = h5::group(H5Gcreate2(f, "metrics/step", lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                                      "creating /metrics/step");
+            h5::create_series(step.get(), "global_step", 1024);
+            h5::create_series(step.get(), "epoch", 1024);
+            for (const auto& s : kStepSeries) h5::create_series(step.get(), s.name, 1024);
 
-        H5Handle lcpl = h5::plist(H5Pcreate(H5P_LINK_CREATE), "property list");
-        h5::ok(H5Pset_create_intermediate_group(lcpl.get(), 1), "property list");
-        H5Handle epoch = h5::group(H5Gcreate2(f, "metrics/epoch", lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-                                   "creating /metrics/epoch");
-        h5::create_series(epoch.get(), "epoch", 64);
-        for (const auto& s : kSeries) h5::create_series(epoch.get(), s.name, 64);
+            H5Handle weights =
+                h5::group(H5Gcreate2(f, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /weights");
+            for (const auto& a : h.weights) {
+                std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
+                H5Handle s = h5::space(
+                    dims.empty() ? H5Screate(H5S_SCALAR)
+                                 : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                    "dataspace");
+                h5::dataset(H5Dcreate2(weights.get(), a.name.c_str(), a.is_integer ? H5T_STD_I64LE : H5T_IEEE_F32LE,
+                                       s.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                            "creating weight " + a.name);
+            }
+            h5::create_int_scalar(f, "weights_step", -1);
+        }
+        h5::ok(H5Fstart_swmr_write(f), "cannot switch to SWMR mode");
+        epoch_group_ = open_group(f, "metrics/epoch");
+        step_group_ = open_group(f, "metrics/step");
+        weights_group_ = open_group(f, "weights");
+        void* handle = nullptr;
+        h5::ok(H5Fget_vfd_handle(f, H5P_DEFAULT, &handle), "file handle");
+        fd_ = *static_cast<int*>(handle);
         flush();
+        ::fsync(fd_);
+        // Only a complete, SWMR-ready file ever carries the run's name.
+        if (std::rename(tmp.c_str(), path.c_str()) != 0)
+            throw RunFileError(std::string("cannot rename the new file into place: ") + std::strerror(errno));
+        const fs::path parent = fs::absolute(path).parent_path();
+        fsync_path(parent.string(), O_RDONLY | O_DIRECTORY);
     } catch (const RunFileError& e) {
+        epoch_group_.reset();
+        step_group_.reset();
+        weights_group_.reset();
+        file_.reset();
+        std::error_code ec;
+        fs::remove(tmp, ec);
         throw RunFileError(with_path(path, e.what()));
     }
 }
 
-RunWriter::~RunWriter() = default;
+RunWriter::~RunWriter() {
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    epoch_group_.reset();
+    step_group_.reset();
+    weights_group_.reset();
+    file_.reset();
+}
 
-void RunWriter::append_epoch(const EpochRecord& r) {
+void RunWriter::append_epochs(const std::vector<EpochRecord>& rows) {
+    if (rows.empty()) return;
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     try {
-        H5Handle g = h5::group(H5Gopen2(file_.get(), "metrics/epoch", H5P_DEFAULT), "opening /metrics/epoch");
-        h5::append_series(g.get(), "epoch", {static_cast<double>(r.epoch)});
-        for (const auto& s : kSeries) h5::append_series(g.get(), s.name, {r.*(s.member)});
-        flush();
+        std::vector<double> v(rows.size());
+        for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].epoch;
+        h5::append_series(epoch_group_.get(), "epoch", v);
+        for (const auto& s : kEpochSeries) {
+            for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].*(s.member);
+            h5::append_series(epoch_group_.get(), s.name, v);
+        }
     } catch (const RunFileError& e) {
         throw RunFileError(with_path(path_, e.what()));
     }
 }
 
-void RunWriter::write_weights(const std::vector<NamedArray>& state) {
+void RunWriter::append_steps(const std::vector<StepRecord>& rows) {
+    if (rows.empty()) return;
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     try {
-        const hid_t f = file_.get();
-        if (H5Lexists(f, "weights", H5P_DEFAULT) > 0) h5::ok(H5Ldelete(f, "weights", H5P_DEFAULT), "replacing /weights");
-        H5Handle g = h5::group(H5Gcreate2(f, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /weights");
+        std::vector<double> v(rows.size());
+        for (std::size_t i = 0; i < rows.size(); ++i) v[i] = static_cast<double>(rows[i].global_step);
+        h5::append_series(step_group_.get(), "global_step", v);
+        for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].epoch;
+        h5::append_series(step_group_.get(), "epoch", v);
+        for (const auto& s : kStepSeries) {
+            for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].*(s.member);
+            h5::append_series(step_group_.get(), s.name, v);
+        }
+    } catch (const RunFileError& e) {
+        throw RunFileError(with_path(path_, e.what()));
+    }
+}
+
+void RunWriter::write_weights(const std::vector<NamedArray>& state, int64_t global_step) {
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    try {
         for (const auto& a : state) {
-            std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
-            H5Handle s = h5::space(dims.empty() ? H5Screate(H5S_SCALAR)
-                                                : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                                   "dataspace");
-            const hid_t file_type = a.is_integer ? H5T_STD_I64LE : H5T_IEEE_F32LE;
-            H5Handle d = h5::dataset(H5Dcreate2(g.get(), a.name.c_str(), file_type, s.get(), H5P_DEFAULT,
-                                                H5P_DEFAULT, H5P_DEFAULT),
-                                     "creating weight " + a.name);
+            H5Handle d = h5::dataset(H5Dopen2(weights_group_.get(), a.name.c_str(), H5P_DEFAULT),
+                                     "the model has a tensor '" + a.name + "' that the file does not");
             if (a.is_integer)
                 h5::ok(H5Dwrite(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.integers.data()),
                        "writing weight " + a.name);
@@ -148,111 +269,236 @@ void RunWriter::write_weights(const std::vector<NamedArray>& state) {
                 h5::ok(H5Dwrite(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()),
                        "writing weight " + a.name);
         }
-        flush();
+        flush();  // the data first, then the marker that says it is complete
+        h5::write_int_scalar(file_.get(), "weights_step", global_step);
     } catch (const RunFileError& e) {
         throw RunFileError(with_path(path_, e.what()));
     }
 }
 
-void RunWriter::set_status(RunStatus status, const std::string& message) {
+void RunWriter::set_status(RunStatus status, const std::string& message, int64_t global_step) {
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     try {
-        h5::write_fixed_string(file_.get(), "status", to_string(status));
         h5::write_fixed_string(file_.get(), "status_message", message);
+        h5::write_int_scalar(file_.get(), "status_step", global_step);
         if (status != RunStatus::Running) h5::write_fixed_string(file_.get(), "finished_utc", utc_now_iso8601());
-        flush();
+        h5::write_fixed_string(file_.get(), "status", to_string(status));
+    } catch (const RunFileError& e) {
+        throw RunFileError(with_path(path_, e.what()));
+    }
+}
+
+void RunWriter::heartbeat() {
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    try {
+        h5::write_int_scalar(file_.get(), "heartbeat_unix_ms", unix_time_ms());
     } catch (const RunFileError& e) {
         throw RunFileError(with_path(path_, e.what()));
     }
 }
 
 void RunWriter::flush() {
-    if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0) throw RunFileError(with_path(path_, "flush failed"));
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0)
+        throw RunFileError(with_path(path_, std::string("flush failed (") + std::strerror(errno) + ")"));
 }
 
+void RunWriter::sync() {
+    flush();
+    if (fd_ >= 0 && ::fsync(fd_) != 0)
+        throw RunFileError(with_path(path_, std::string("fsync failed: ") + std::strerror(errno)));
+}
+
+// ---------------------------------------------------------------- reader
+
+namespace {
+
+struct Segment {
+    RunHeader header;
+    std::string status, status_message, finished_utc;
+    int64_t status_step = 0, heartbeat = 0, weights_step = -1;
+    std::vector<EpochRecord> epochs;
+    std::vector<StepRecord> steps;
+    std::vector<std::string> weight_names;
+};
+
+H5Handle open_for_reading(const std::string& path) {
+    if (!fs::exists(path)) throw RunFileError("file not found");
+    if (H5Fis_hdf5(path.c_str()) <= 0) throw RunFileError("not an HDF5 file (or damaged beyond reading)");
+    // SWMR reading works on live files, on files of killed writers and on closed ones alike.
+    H5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT), H5Fclose);
+    if (!f) {
+        H5Handle plain(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+        if (!plain)
+            throw RunFileError("cannot open the file: it is damaged, or still marked open by a writer that was not "
+                               "in SWMR mode (h5clear -s repairs the mark)");
+        return plain;
+    }
+    return f;
+}
+
+Segment read_segment(const std::string& path) {
+    Segment s;
+    H5Handle file = open_for_reading(path);
+    const hid_t f = file.get();
+    if (!h5::has_attribute(f, "format") || h5::read_string_attribute(f, "format") != kFormat)
+        throw RunFileError("an HDF5 file, but not a NormOut run file");
+    const int version = static_cast<int>(h5::read_int_attribute(f, "schema_version"));
+    if (version != kRunSchemaVersion)
+        throw RunFileError("run file schema version " + std::to_string(version) +
+                           " is not supported (this build reads version " + std::to_string(kRunSchemaVersion) + ")");
+    RunHeader& h = s.header;
+    h.run_id = h5::read_string_attribute(f, "run_id");
+    h.name = h5::read_string_attribute(f, "name");
+    h.preset = h5::read_string_attribute(f, "preset");
+    h.config_json = h5::read_string_attribute(f, "config");
+    h.code_version = h5::read_string_attribute(f, "code_version");
+    h.created_utc = h5::read_string_attribute(f, "created_utc");
+    h.start_unix_ms = h5::read_int_attribute(f, "start_unix_ms");
+    h.torch_version = h5::read_string_attribute(f, "torch_version");
+    h.hdf5_version = h5::read_string_attribute(f, "hdf5_version");
+    h.device = h5::read_string_attribute(f, "device");
+    h.host = h5::read_string_attribute(f, "host");
+    h.pid = h5::read_int_attribute(f, "pid");
+    h.segment = static_cast<int>(h5::read_int_attribute(f, "segment"));
+    h.resumed_from_step = h5::read_int_attribute(f, "resumed_from_step");
+    h.resumed_epoch_rows = h5::read_int_attribute(f, "resumed_epoch_rows");
+    s.status = h5::read_fixed_string(f, "status");
+    s.status_message = h5::read_fixed_string(f, "status_message");
+    s.finished_utc = h5::read_fixed_string(f, "finished_utc");
+    s.status_step = h5::read_int_scalar(f, "status_step");
+    s.heartbeat = h5::read_int_scalar(f, "heartbeat_unix_ms");
+
+    H5Handle data = open_group(f, "data");
+    h.dataset = h5::read_string_attribute(data.get(), "dataset");
+    h.data_source = h5::read_string_attribute(data.get(), "source");
+    h.class_names = h5::read_strings_attribute(data.get(), "class_names");
+    h.mean = h5::read_floats_attribute(data.get(), "mean");
+    h.stddev = h5::read_floats_attribute(data.get(), "std");
+    h.train_count = h5::read_int_attribute(data.get(), "train_count");
+    h.val_count = h5::read_int_attribute(data.get(), "val_count");
+    h.test_count = h5::read_int_attribute(data.get(), "test_count");
+    h.channels = static_cast<int>(h5::read_int_attribute(data.get(), "channels"));
+    h.height = static_cast<int>(h5::read_int_attribute(data.get(), "height"));
+    h.width = static_cast<int>(h5::read_int_attribute(data.get(), "width"));
+
+    H5Handle model = open_group(f, "model");
+    h.layer_kinds = h5::read_strings_attribute(model.get(), "layer_kinds");
+    h.layer_descriptions = h5::read_strings_attribute(model.get(), "layer_descriptions");
+    h.parameter_count = h5::read_int_attribute(model.get(), "parameter_count");
+
+    // Series of a group are appended one after another: a live reader may see some longer than
+    // others, so rows count up to the shortest.
+    H5Handle epoch = open_group(f, "metrics/epoch");
+    const auto epochs = h5::read_series(epoch.get(), "epoch");
+    std::size_t n = epochs.size();
+    std::vector<std::vector<double>> cols;
+    for (const auto& e : kEpochSeries) {
+        cols.push_back(h5::read_series(epoch.get(), e.name));
+        n = std::min(n, cols.back().size());
+    }
+    s.epochs.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        s.epochs[i].epoch = static_cast<int>(epochs[i]);
+        for (std::size_t c = 0; c < cols.size(); ++c) s.epochs[i].*(kEpochSeries[c].member) = cols[c][i];
+    }
+    H5Handle step = open_group(f, "metrics/step");
+    const auto gs = h5::read_series(step.get(), "global_step");
+    const auto ep = h5::read_series(step.get(), "epoch");
+    n = std::min(gs.size(), ep.size());
+    cols.clear();
+    for (const auto& e : kStepSeries) {
+        cols.push_back(h5::read_series(step.get(), e.name));
+        n = std::min(n, cols.back().size());
+    }
+    s.steps.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        s.steps[i].global_step = static_cast<int64_t>(gs[i]);
+        s.steps[i].epoch = static_cast<int>(ep[i]);
+        for (std::size_t c = 0; c < cols.size(); ++c) s.steps[i].*(kStepSeries[c].member) = cols[c][i];
+    }
+
+    s.weights_step = h5::read_int_scalar(f, "weights_step");
+    H5Handle w = open_group(f, "weights");
+    H5G_info_t gi;
+    h5::ok(H5Gget_info(w.get(), &gi), "listing /weights");
+    for (hsize_t i = 0; i < gi.nlinks; ++i) {
+        char name[512];
+        if (H5Lget_name_by_idx(w.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT) < 0)
+            throw RunFileError("cannot list /weights");
+        s.weight_names.emplace_back(name);
+    }
+    return s;
+}
+
+bool writer_alive(const RunHeader& h, int64_t heartbeat) {
+    if (unix_time_ms() - heartbeat > kHeartbeatTimeoutMs) return false;
+    if (h.host == host_name() && h.pid > 0) return ::kill(static_cast<pid_t>(h.pid), 0) == 0 || errno == EPERM;
+    return true;
+}
+
+}  // namespace
+
 RunInfo read_run(const std::string& path) {
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     silence_hdf5_errors();
-    if (!std::filesystem::exists(path)) throw RunFileError(path + ": file not found");
-    if (H5Fis_hdf5(path.c_str()) <= 0)
-        throw RunFileError(path + ": not an HDF5 file (or damaged beyond reading)");
     RunInfo info;
     info.path = path;
+    std::string current = path;
     try {
-        H5Handle file = h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the file");
-        const hid_t f = file.get();
-        if (!h5::has_attribute(f, "format") || h5::read_string_attribute(f, "format") != kFormat)
-            throw RunFileError("an HDF5 file, but not a NormOut run file");
-        info.schema_version = static_cast<int>(h5::read_int_attribute(f, "schema_version"));
-        if (info.schema_version != kRunSchemaVersion)
-            throw RunFileError("run file schema version " + std::to_string(info.schema_version) +
-                               " is not supported (this build reads version " + std::to_string(kRunSchemaVersion) + ")");
-        RunHeader& h = info.header;
-        h.run_id = h5::read_string_attribute(f, "run_id");
-        h.name = h5::read_string_attribute(f, "name");
-        h.preset = h5::read_string_attribute(f, "preset");
-        h.config_json = h5::read_string_attribute(f, "config");
-        h.code_version = h5::read_string_attribute(f, "code_version");
-        h.created_utc = h5::read_string_attribute(f, "created_utc");
-        h.torch_version = h5::read_string_attribute(f, "torch_version");
-        h.hdf5_version = h5::read_string_attribute(f, "hdf5_version");
-        h.device = h5::read_string_attribute(f, "device");
-        info.status = h5::read_fixed_string(f, "status");
-        info.status_message = h5::read_fixed_string(f, "status_message");
-        info.finished_utc = h5::read_fixed_string(f, "finished_utc");
-
-        H5Handle data = h5::group(H5Gopen2(f, "data", H5P_DEFAULT), "missing group /data");
-        h.dataset = h5::read_string_attribute(data.get(), "dataset");
-        h.data_source = h5::read_string_attribute(data.get(), "source");
-        h.class_names = h5::read_strings_attribute(data.get(), "class_names");
-        h.mean = h5::read_floats_attribute(data.get(), "mean");
-        h.stddev = h5::read_floats_attribute(data.get(), "std");
-        h.train_count = h5::read_int_attribute(data.get(), "train_count");
-        h.val_count = h5::read_int_attribute(data.get(), "val_count");
-        h.test_count = h5::read_int_attribute(data.get(), "test_count");
-        h.channels = static_cast<int>(h5::read_int_attribute(data.get(), "channels"));
-        h.height = static_cast<int>(h5::read_int_attribute(data.get(), "height"));
-        h.width = static_cast<int>(h5::read_int_attribute(data.get(), "width"));
-
-        H5Handle model = h5::group(H5Gopen2(f, "model", H5P_DEFAULT), "missing group /model");
-        h.layer_kinds = h5::read_strings_attribute(model.get(), "layer_kinds");
-        h.layer_descriptions = h5::read_strings_attribute(model.get(), "layer_descriptions");
-        h.parameter_count = h5::read_int_attribute(model.get(), "parameter_count");
-
-        H5Handle epoch = h5::group(H5Gopen2(f, "metrics/epoch", H5P_DEFAULT), "missing group /metrics/epoch");
-        const auto epochs = h5::read_series(epoch.get(), "epoch");
-        info.epochs.resize(epochs.size());
-        for (std::size_t i = 0; i < epochs.size(); ++i) info.epochs[i].epoch = static_cast<int>(epochs[i]);
-        for (const auto& s : kSeries) {
-            const auto v = h5::read_series(epoch.get(), s.name);
-            // Rows are appended series by series: a reader may see a row in some series only.
-            const std::size_t n = std::min(v.size(), info.epochs.size());
-            info.epochs.resize(n);
-            for (std::size_t i = 0; i < n; ++i) info.epochs[i].*(s.member) = v[i];
+        Segment first = read_segment(path);
+        info.schema_version = kRunSchemaVersion;
+        info.header = first.header;
+        std::vector<Segment> segments;
+        segments.push_back(std::move(first));
+        for (int k = 1;; ++k) {
+            current = segment_path(path, k);
+            if (!fs::exists(current)) break;
+            segments.push_back(read_segment(current));
         }
-
-        if (H5Lexists(f, "weights", H5P_DEFAULT) > 0) {
-            H5Handle w = h5::group(H5Gopen2(f, "weights", H5P_DEFAULT), "opening /weights");
-            H5G_info_t gi;
-            h5::ok(H5Gget_info(w.get(), &gi), "listing /weights");
-            for (hsize_t i = 0; i < gi.nlinks; ++i) {
-                char name[512];
-                if (H5Lget_name_by_idx(w.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT) < 0)
-                    throw RunFileError("cannot list /weights");
-                info.weight_names.emplace_back(name);
+        current = path;
+        for (std::size_t k = 0; k < segments.size(); ++k) {
+            Segment& s = segments[k];
+            if (k > 0) {
+                // A continuation supersedes what earlier segments recorded after its checkpoint.
+                info.epochs.resize(std::min<std::size_t>(info.epochs.size(),
+                                                         static_cast<std::size_t>(s.header.resumed_epoch_rows)));
+                while (!info.steps.empty() && info.steps.back().global_step > s.header.resumed_from_step)
+                    info.steps.pop_back();
             }
+            info.epochs.insert(info.epochs.end(), s.epochs.begin(), s.epochs.end());
+            info.steps.insert(info.steps.end(), s.steps.begin(), s.steps.end());
+            const std::string seg_path = segment_path(path, static_cast<int>(k));
+            if (s.weights_step >= 0) {
+                info.weights_path = seg_path;
+                info.weights_step = s.weights_step;
+                info.weight_names = s.weight_names;
+            }
+            info.segments.push_back({seg_path, s.status, s.header.resumed_from_step});
         }
+        const Segment& last = segments.back();
+        info.stored_status = last.status;
+        info.status = last.status;
+        if (last.status == "running" && !writer_alive(last.header, last.heartbeat)) info.status = "interrupted";
+        info.status_message = last.status_message;
+        info.status_step = last.status_step;
+        info.finished_utc = last.finished_utc;
+        info.heartbeat_unix_ms = last.heartbeat;
     } catch (const RunFileError& e) {
-        throw RunFileError(path + ": " + e.what());
+        throw RunFileError(current + ": " + e.what());
     }
     return info;
 }
 
 std::vector<NamedArray> read_weights(const std::string& path) {
     const RunInfo info = read_run(path);
-    if (info.weight_names.empty()) throw RunFileError(path + ": the run holds no weights (status " + info.status + ")");
+    if (info.weights_path.empty())
+        throw RunFileError(path + ": the run holds no weights yet (status " + info.status + ")");
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     std::vector<NamedArray> out;
     try {
-        H5Handle file = h5::file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the file");
-        H5Handle w = h5::group(H5Gopen2(file.get(), "weights", H5P_DEFAULT), "opening /weights");
+        H5Handle file = open_for_reading(info.weights_path);
+        H5Handle w = open_group(file.get(), "weights");
         for (const auto& name : info.weight_names) {
             H5Handle d = h5::dataset(H5Dopen2(w.get(), name.c_str(), H5P_DEFAULT), "opening weight " + name);
             H5Handle s = h5::space(H5Dget_space(d.get()), "weight space");
@@ -280,7 +526,7 @@ std::vector<NamedArray> read_weights(const std::string& path) {
             out.push_back(std::move(a));
         }
     } catch (const RunFileError& e) {
-        throw RunFileError(path + ": " + e.what());
+        throw RunFileError(info.weights_path + ": " + e.what());
     }
     return out;
 }

@@ -1,6 +1,13 @@
 #pragma once
-// The run file (HDF5): configuration, code version, per-epoch metrics and final weights of one
-// run. Schema: docs/run-file.md. No torch here, so the lab can read runs directly.
+// The run file (HDF5): configuration, code version, status, per-step and per-epoch metrics and
+// the final weights of one run. Schema: docs/run-file.md. No torch here, so the lab reads runs
+// directly.
+//
+// Crash tolerance: the file is built under a temporary name with every dataset created up front,
+// switched to SWMR (single-writer, multiple-reader) mode and only then renamed into place, so a
+// reader never sees a half-made file and a killed writer leaves a readable one. A resumed run
+// writes a continuation segment (RUN.resume-N.h5) instead of reopening a crashed file; read_run()
+// joins the segments into one run.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,7 +19,7 @@ namespace normout {
 
 constexpr int kRunSchemaVersion = 1;
 
-enum class RunStatus { Running, Finished, Stopped, Diverged, Failed };
+enum class RunStatus { Running, Finished, Stopped, Interrupted, Diverged, Failed };
 std::string to_string(RunStatus status);
 
 struct EpochRecord {
@@ -26,6 +33,22 @@ struct EpochRecord {
     double images_per_second = 0;  // training throughput of this epoch
 };
 
+struct StepRecord {
+    int64_t global_step = 0;  // 1-based
+    int epoch = 0;            // 1-based
+    double loss = 0;          // of this batch
+    double accuracy = 0;      // of this batch
+    double learning_rate = 0;
+    double wall_seconds = 0;  // since the start of the run
+};
+
+// Name and shape of a tensor of the model state, for creating /weights up front.
+struct ArraySpec {
+    std::string name;
+    std::vector<int64_t> shape;
+    bool is_integer = false;
+};
+
 struct RunHeader {
     std::string run_id;
     std::string name;
@@ -33,9 +56,16 @@ struct RunHeader {
     std::string config_json;
     std::string code_version;
     std::string created_utc;
+    int64_t start_unix_ms = 0;  // wall_seconds are relative to this
     std::string torch_version;
     std::string hdf5_version;
     std::string device;
+    std::string host;
+    int64_t pid = 0;
+    // segments of a resumed run
+    int segment = 0;             // 0 for the first file, N for RUN.resume-N.h5
+    int64_t resumed_from_step = 0;  // global step this segment continues from
+    int64_t resumed_epoch_rows = 0;  // epoch rows of earlier segments that stay valid
     // data
     std::string dataset;
     std::string data_source;
@@ -47,53 +77,82 @@ struct RunHeader {
     std::vector<std::string> layer_kinds;
     std::vector<std::string> layer_descriptions;
     int64_t parameter_count = 0;
+    std::vector<ArraySpec> weights;  // created up front, filled when the run ends
 };
 
 // A named array of the model state (parameters and buffers).
 struct NamedArray {
     std::string name;
     std::vector<int64_t> shape;
-    std::vector<float> values;     // float tensors
+    std::vector<float> values;      // float tensors
     std::vector<int64_t> integers;  // integer tensors (e.g. BatchNorm's num_batches_tracked)
     bool is_integer = false;
 };
 
+// Writes one segment. Not thread-safe: one thread (the RunRecorder's) owns it.
 class RunWriter {
 public:
-    // Creates (truncates) the file and writes the header; status "running".
+    // Creates the file (never over an existing one) and leaves it in SWMR mode, status running.
     RunWriter(const std::string& path, const RunHeader& header);
     ~RunWriter();
     RunWriter(const RunWriter&) = delete;
     RunWriter& operator=(const RunWriter&) = delete;
 
-    void append_epoch(const EpochRecord& record);
-    void write_weights(const std::vector<NamedArray>& state);
-    void set_status(RunStatus status, const std::string& message = "");
-    void flush();
+    void append_epochs(const std::vector<EpochRecord>& records);
+    void append_steps(const std::vector<StepRecord>& records);
+    void write_weights(const std::vector<NamedArray>& state, int64_t global_step);
+    void set_status(RunStatus status, const std::string& message, int64_t global_step);
+    void heartbeat();  // records the current time; readers use it to tell a live run from a dead one
+    void flush();      // makes everything visible to readers
+    void sync();       // flush, then fsync: on the disk, not only in the OS cache
     const std::string& path() const { return path_; }
 
 private:
     std::string path_;
     H5Handle file_;
+    H5Handle epoch_group_, step_group_, weights_group_;
+    int fd_ = -1;
+};
+
+struct RunSegment {
+    std::string path;
+    std::string status;  // as stored
+    int64_t resumed_from_step = 0;
 };
 
 struct RunInfo {
     std::string path;
     int schema_version = 0;
-    RunHeader header;
-    std::string status;
+    RunHeader header;              // of the first segment (config, data, model)
+    std::string status;            // of the last segment; "interrupted" if its writer is gone
+    std::string stored_status;     // as written in the last segment
     std::string status_message;
+    int64_t status_step = 0;
     std::string finished_utc;
+    int64_t heartbeat_unix_ms = 0;
     std::vector<EpochRecord> epochs;
-    std::vector<std::string> weight_names;  // empty if the run wrote no weights
+    std::vector<StepRecord> steps;
+    std::string weights_path;      // segment holding the newest weights; empty if none
+    int64_t weights_step = -1;
+    std::vector<std::string> weight_names;
+    std::vector<RunSegment> segments;
 };
 
-// Opens any run file read-only. Throws RunFileError naming the file for anything that is not a
-// readable run of a known schema version.
+// Opens a run (and its continuation segments) read-only, also while it is being written.
+// Throws RunFileError naming the file for anything that is not a readable run of a known
+// schema version.
 RunInfo read_run(const std::string& path);
 std::vector<NamedArray> read_weights(const std::string& path);
 
+// Continuation segment file names: RUN.h5 -> RUN.resume-1.h5, RUN.resume-2.h5, ...
+std::string segment_path(const std::string& run_path, int segment);
+
+// How long a running file's heartbeat may be silent before the run counts as interrupted.
+constexpr int64_t kHeartbeatTimeoutMs = 30000;
+
 std::string utc_now_iso8601();
+int64_t unix_time_ms();
 std::string new_run_id();
+std::string host_name();
 
 }  // namespace normout

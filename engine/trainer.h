@@ -1,5 +1,6 @@
 #pragma once
-// Training a configured run: data, model, optimiser, per-epoch evaluation and the run file.
+// Training a configured run: data, model, optimiser, per-epoch evaluation, the run file and
+// checkpoints; and resuming an interrupted or stopped run from its newest checkpoint.
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,12 +13,12 @@ namespace normout {
 struct PreparedData;
 
 struct TrainOptions {
-    std::string out_path;                // run file; parent folders are created
-    bool overwrite = false;              // refuse to replace an existing file unless set
-    std::vector<std::string> data_roots;  // see data_roots()
+    std::string out_path;                      // run file; parent folders are created
+    bool overwrite = false;                    // refuse to replace an existing file unless set
+    std::vector<std::string> data_roots;       // see data_roots()
     std::shared_ptr<const PreparedData> data;  // use these sets instead of reading from disk
     double progress_interval_seconds = 0.25;   // how often on_step fires
-    int64_t max_steps = 0;                     // stop after this many steps (0 = no limit)
+    int64_t max_steps = 0;                     // stop (with a checkpoint) at this global step (0 = no limit)
 };
 
 // Validates the configuration and reads the data (throwing ConfigError/DataError before anything
@@ -25,6 +26,12 @@ struct TrainOptions {
 // as status Failed; the outcome's message says why.
 RunOutcome train(const RunConfig& config, const TrainOptions& options, TrainingObserver* observer = nullptr,
                  const CancelToken* cancel = nullptr);
+
+// Continues the run in `run_path` (stopped, interrupted or failed) from its newest valid
+// checkpoint, writing a continuation segment (RUN.resume-N.h5) that readers join to the run.
+// options.out_path is ignored. Throws std::runtime_error when the run cannot be resumed.
+RunOutcome resume(const std::string& run_path, const TrainOptions& options, TrainingObserver* observer = nullptr,
+                  const CancelToken* cancel = nullptr);
 
 // Learning rate of an epoch (0-based) under the configured schedule.
 double learning_rate_at(const TrainConfig& train, int epoch);

@@ -38,6 +38,10 @@ RunHeader sample_header() {
     h.layer_kinds = {"Conv2d", "NormOut"};
     h.layer_descriptions = {"Conv2d(3, 64, ...)", "NormOut(temporal-softmax, T=100)"};
     h.parameter_count = 1234;
+    h.start_unix_ms = unix_time_ms();
+    h.host = host_name();
+    h.pid = 1;  // init: always alive
+    h.weights = {{"layers.0.weight", {2, 3}, false}, {"layers.1.num_batches_tracked", {}, true}};
     return h;
 }
 
@@ -68,6 +72,9 @@ private Q_SLOTS:
             const RunInfo live = read_run(path);
             QCOMPARE(QString::fromStdString(live.status), QString("running"));
             QVERIFY(live.epochs.empty());
+            std::vector<StepRecord> steps;
+            for (int k = 1; k <= 30; ++k) steps.push_back({k, 1 + (k - 1) / 10, 2.0 / k, 0.01 * k, 0.01, 0.5 * k});
+            w.append_steps(steps);
             for (int e = 1; e <= 3; ++e) {
                 EpochRecord r;
                 r.epoch = e;
@@ -81,12 +88,13 @@ private Q_SLOTS:
                 r.epoch_seconds = 10.5;
                 r.wall_seconds = 10.5 * e;
                 r.images_per_second = 4321;
-                w.append_epoch(r);
+                w.append_epochs({r});
             }
             NamedArray weight{"layers.0.weight", {2, 3}, {1, 2, 3, 4, 5, 6}, {}, false};
             NamedArray count{"layers.1.num_batches_tracked", {}, {}, {42}, true};
-            w.write_weights({weight, count});
-            w.set_status(RunStatus::Finished, "done");
+            w.write_weights({weight, count}, 30);
+            w.set_status(RunStatus::Finished, "done", 30);
+            w.sync();
         }
         const RunInfo info = read_run(path);
         QCOMPARE(info.schema_version, kRunSchemaVersion);
@@ -104,6 +112,12 @@ private Q_SLOTS:
         QCOMPARE(info.epochs[1].train_loss, 1.0);
         QCOMPARE(info.epochs[2].test_accuracy, 0.75);
         QVERIFY(std::isnan(info.epochs[0].val_accuracy));
+        QCOMPARE(info.steps.size(), std::size_t(30));
+        QCOMPARE(info.steps[9].global_step, int64_t(10));
+        QCOMPARE(info.steps[9].epoch, 1);
+        QCOMPARE(info.steps[9].loss, 0.2);
+        QCOMPARE(info.weights_step, int64_t(30));
+        QCOMPARE(info.status_step, int64_t(30));
         const auto weights = read_weights(path);
         QCOMPARE(weights.size(), std::size_t(2));
         for (const auto& a : weights) {
@@ -159,8 +173,8 @@ private Q_SLOTS:
             RunWriter w(good, sample_header());
             EpochRecord r;
             r.epoch = 1;
-            w.append_epoch(r);
-            w.set_status(RunStatus::Finished);
+            w.append_epochs({r});
+            w.set_status(RunStatus::Finished, "", 1);
         }
         const std::string bytes = read_bytes(good);
         int errors = 0;

@@ -153,12 +153,101 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const std::string path = dir.path().toStdString() + "/diverged.h5";
         RunConfig c = tiny_config();
-        c.train.lr = 1e8;
-        c.train.momentum = 0.0;
-        const RunOutcome out = run(c, path);
+        c.train.epochs = 3;
+        TrainOptions o;
+        o.out_path = path;
+        o.data = tiny_data(c);
+        // Two good epochs at a normal learning rate, then a third at 1e8 (a step schedule).
+        c.train.lr = 0.05;
+        c.train.lr_schedule = "step";
+        c.train.lr_milestones = {2};
+        c.train.lr_gamma = 1e10;
+        const RunOutcome out = train(c, o);
         QCOMPARE(out.status, RunStatus::Diverged);
-        QVERIFY(QString::fromStdString(out.message).contains("loss became"));
-        QCOMPARE(QString::fromStdString(read_run(path).status), QString("diverged"));
+        QVERIFY2(QString::fromStdString(out.message).contains("non-finite at step"), out.message.c_str());
+        const RunInfo info = read_run(path);
+        QCOMPARE(QString::fromStdString(info.status), QString("diverged"));
+        QCOMPARE(info.epochs.size(), std::size_t(2));  // the history before is intact
+        // Marked at the step it happened: the last step row is the non-finite one.
+        QVERIFY(info.status_step > 128 && info.status_step <= 192);
+        QCOMPARE(info.steps.back().global_step, info.status_step);
+        QVERIFY(!std::isfinite(info.steps.back().loss) || info.status_message.find("gradient") != std::string::npos);
+        for (std::size_t i = 0; i + 1 < info.steps.size(); ++i) QVERIFY(std::isfinite(info.steps[i].loss));
+        // The last good checkpoint stays (end of epoch 2), and there are no non-finite weights.
+        QVERIFY(info.weights_path.empty());
+        QVERIFY(std::filesystem::exists(dir.path().toStdString() + "/diverged.ckpt-0000000128.pt"));
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, resume(path, o));
+    }
+
+    // Stop at step k (mid-epoch), resume, and compare with an uninterrupted run: on the CPU the
+    // weights, the per-step losses and the epoch metrics are bit-identical.
+    void resumeIsExact() {
+        QTemporaryDir dir;
+        RunConfig c = tiny_config();
+        c.train.epochs = 2;
+        c.data.augment.enabled = true;  // augmentation draws must resume exactly too
+        const std::string straight = dir.path().toStdString() + "/straight.h5";
+        const std::string split = dir.path().toStdString() + "/split.h5";
+        QCOMPARE(run(c, straight).status, RunStatus::Finished);
+        TrainOptions o;
+        o.out_path = split;
+        o.data = tiny_data(c);
+        o.max_steps = 37;  // epoch 1 has 64 steps
+        const RunOutcome first = train(c, o);
+        QCOMPARE(first.status, RunStatus::Stopped);
+        QCOMPARE(first.steps, int64_t(37));
+        o.max_steps = 0;
+        const RunOutcome second = resume(split, o);
+        QCOMPARE(second.status, RunStatus::Finished);
+        QCOMPARE(QString::fromStdString(second.out_path), dir.path() + "/split.resume-1.h5");
+
+        const RunInfo a = read_run(straight), b = read_run(split);
+        QCOMPARE(QString::fromStdString(b.status), QString("finished"));
+        QCOMPARE(b.segments.size(), std::size_t(2));
+        QCOMPARE(a.steps.size(), b.steps.size());
+        for (std::size_t i = 0; i < a.steps.size(); ++i) {
+            QCOMPARE(b.steps[i].global_step, int64_t(i + 1));
+            QCOMPARE(b.steps[i].loss, a.steps[i].loss);
+        }
+        QCOMPARE(a.epochs.size(), b.epochs.size());
+        for (std::size_t i = 0; i < a.epochs.size(); ++i) {
+            QCOMPARE(b.epochs[i].train_loss, a.epochs[i].train_loss);
+            QCOMPARE(b.epochs[i].train_accuracy, a.epochs[i].train_accuracy);
+            QCOMPARE(b.epochs[i].test_loss, a.epochs[i].test_loss);
+        }
+        const auto wa = read_weights(straight), wb = read_weights(split);
+        QCOMPARE(wa.size(), wb.size());
+        for (std::size_t i = 0; i < wa.size(); ++i)
+            QVERIFY2(wa[i].values == wb[i].values && wa[i].integers == wb[i].integers, wa[i].name.c_str());
+        // A finished run is not resumed again.
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, resume(split, o));
+    }
+
+    void resumeNeedsACheckpoint() {
+        QTemporaryDir dir;
+        const std::string path = dir.path().toStdString() + "/r.h5";
+        RunConfig c = tiny_config();
+        TrainOptions o;
+        o.out_path = path;
+        o.data = tiny_data(c);
+        o.max_steps = 5;
+        train(c, o);
+        for (const auto& e : std::filesystem::directory_iterator(dir.path().toStdString()))
+            if (e.path().string().find(".ckpt-") != std::string::npos) std::filesystem::remove(e.path());
+        try {
+            resume(path, o);
+            QFAIL("resumed without a checkpoint");
+        } catch (const std::runtime_error& e) {
+            QVERIFY2(QString(e.what()).contains("no usable checkpoint") && QString(e.what()).contains("r.h5"), e.what());
+        }
+        // A corrupt checkpoint is named and skipped.
+        normout::test::write_bytes(dir.path().toStdString() + "/r.ckpt-0000000005.pt", "garbage");
+        try {
+            resume(path, o);
+            QFAIL("resumed from garbage");
+        } catch (const std::runtime_error& e) {
+            QVERIFY2(QString(e.what()).contains("r.ckpt-0000000005.pt"), e.what());
+        }
     }
 
     void validationSplitIsEvaluated() {

@@ -10,6 +10,7 @@
 
 #include "console.h"
 #include "engine/bench.h"
+#include "engine/checkpoint.h"
 #include "engine/config.h"
 #include "engine/data/locate.h"
 #include "engine/data/prepare.h"
@@ -64,6 +65,29 @@ extern "C" void on_sigint(int) {
     (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
 }
 
+int exit_code(const RunOutcome& outcome) {
+    switch (outcome.status) {
+        case RunStatus::Finished: return kExitOk;
+        case RunStatus::Stopped: return g_cancel.cancelled() ? kExitStopped : kExitOk;
+        case RunStatus::Diverged: return kExitDiverged;
+        default: return kExitFailed;
+    }
+}
+
+// Runs a training function with Ctrl-C / SIGTERM turned into a clean stop.
+template <class F>
+RunOutcome with_stop_signals(F&& f) {
+    std::signal(SIGINT, on_sigint);
+    std::signal(SIGTERM, on_sigint);
+    struct Restore {
+        ~Restore() {
+            std::signal(SIGINT, SIG_DFL);
+            std::signal(SIGTERM, SIG_DFL);
+        }
+    } restore;
+    return f();
+}
+
 }  // namespace
 
 int run_train(const TrainArgs& a) {
@@ -74,17 +98,15 @@ int run_train(const TrainArgs& a) {
     options.data_roots = data_roots(a.config.data_root);
     options.max_steps = a.max_steps;
     ConsoleObserver console(a.quiet);
-    std::signal(SIGINT, on_sigint);
-    std::signal(SIGTERM, on_sigint);
-    const RunOutcome outcome = train(config, options, &console, &g_cancel);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    switch (outcome.status) {
-        case RunStatus::Finished: return kExitOk;
-        case RunStatus::Stopped: return g_cancel.cancelled() ? kExitStopped : kExitOk;
-        case RunStatus::Diverged: return kExitDiverged;
-        default: return kExitFailed;
-    }
+    return exit_code(with_stop_signals([&] { return train(config, options, &console, &g_cancel); }));
+}
+
+int run_resume(const ResumeArgs& a) {
+    TrainOptions options;
+    options.data_roots = data_roots(a.data_root);
+    options.max_steps = a.max_steps;
+    ConsoleObserver console(a.quiet);
+    return exit_code(with_stop_signals([&] { return resume(a.run, options, &console, &g_cancel); }));
 }
 
 int run_layers(const ConfigArgs& a, bool as_json) {
@@ -165,6 +187,7 @@ int run_config(const ConfigArgs& a) {
 int run_info(const std::string& path, bool as_json) {
     const RunInfo info = read_run(path);
     const RunHeader& h = info.header;
+    const auto checkpoints = list_checkpoints(path);
     if (as_json) {
         json epochs = json::array();
         auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
@@ -205,6 +228,12 @@ int run_info(const std::string& path, bool as_json) {
                       {"test", h.test_count}}},
                     {"model", {{"layers", h.layer_descriptions}, {"parameters", h.parameter_count}}},
                     {"epochs", epochs},
+                    {"steps", info.steps.size()},
+                    {"stored_status", info.stored_status},
+                    {"status_step", info.status_step},
+                    {"segments", info.segments.size()},
+                    {"checkpoints", checkpoints.size()},
+                    {"weights_step", info.weights_step},
                     {"has_weights", !info.weight_names.empty()}};
         fmt::print("{}\n", out.dump(2));
         return kExitOk;
@@ -213,7 +242,12 @@ int run_info(const std::string& path, bool as_json) {
     fmt::print("Run       {}\n", info.path);
     fmt::print("Name      {}{}\n", h.name.empty() ? "(unnamed)" : h.name,
                h.preset.empty() ? "" : fmt::format(" (preset {})", h.preset));
-    fmt::print("Status    {}{}\n", info.status, info.status_message.empty() ? "" : ": " + info.status_message);
+    fmt::print("Status    {}{}{}\n", info.status, info.status_message.empty() ? "" : ": " + info.status_message,
+               info.status == "interrupted" ? " (the writer is gone; `normout resume " + path + "` continues it)" : "");
+    fmt::print("Progress  step {} ({} step rows), {} segment{}, {} checkpoint{}{}\n", info.status_step, info.steps.size(),
+               info.segments.size(), info.segments.size() == 1 ? "" : "s", checkpoints.size(),
+               checkpoints.size() == 1 ? "" : "s",
+               checkpoints.empty() ? "" : fmt::format(" (newest at step {})", checkpoints.back().global_step));
     fmt::print("Started   {}{}\n", h.created_utc, info.finished_utc.empty() ? "" : ", ended " + info.finished_utc);
     fmt::print("Code      {} (LibTorch {}, HDF5 {}), device {}\n", h.code_version, h.torch_version, h.hdf5_version,
                h.device);
@@ -229,7 +263,9 @@ int run_info(const std::string& path, bool as_json) {
                "augmentation {}\n",
                c.train.optimizer, c.train.lr, c.train.lr_schedule, c.train.momentum, c.train.weight_decay,
                c.train.batch_size, c.train.epochs, c.train.seed, c.data.augment.enabled ? "on" : "off");
-    fmt::print("Weights   {}\n", info.weight_names.empty() ? "none saved" : fmt::format("{} arrays", info.weight_names.size()));
+    fmt::print("Weights   {}\n", info.weights_path.empty() ? std::string("none saved")
+                                                         : fmt::format("{} arrays at step {}", info.weight_names.size(),
+                                                                       info.weights_step));
     if (info.epochs.empty()) {
         fmt::print("\nNo completed epochs.\n");
         return kExitOk;
@@ -282,8 +318,11 @@ int run_bench(const BenchArgs& a) {
                r.step_ms);
     fmt::print("data pipeline alone   {:>9.1f} img/s\n", r.pipeline_images_per_second);
     fmt::print("pipeline + step       {:>9.1f} img/s\n", r.full_images_per_second);
-    fmt::print("pipeline busy {:.1f}% of epoch time, step waiting for data {:.1f}%\n", 100 * r.pipeline_share,
-               100 * r.stall_share);
+    fmt::print("with run file         {:>9.1f} img/s  (per-step rows, loss read-back, finite check)\n",
+               r.recorded_images_per_second);
+    fmt::print("pipeline busy {:.1f}% of epoch time, step waiting for data {:.1f}%, run file and checks cost "
+               "{:.1f}%\n",
+               100 * r.pipeline_share, 100 * r.stall_share, 100 * r.record_overhead);
     return kExitOk;
 }
 

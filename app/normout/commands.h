@@ -22,6 +22,13 @@ struct TrainArgs {
     bool quiet = false;
 };
 
+struct ResumeArgs {
+    std::string run;
+    std::string data_root;
+    long long max_steps = 0;
+    bool quiet = false;
+};
+
 struct BenchArgs {
     ConfigArgs config;
     int steps = 20;
@@ -40,6 +47,7 @@ struct FetchArgs {
 };
 
 int run_train(const TrainArgs& args);
+int run_resume(const ResumeArgs& args);
 int run_layers(const ConfigArgs& args, bool json);
 int run_presets(bool json);
 int run_settings();

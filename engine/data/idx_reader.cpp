@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "engine/data/readers.h"
 
@@ -23,6 +24,24 @@ struct GzFile {
     }
     GzFile(const GzFile&) = delete;
     GzFile& operator=(const GzFile&) = delete;
+
+    // Reads exactly n bytes into a vector grown as the data arrives, so a header that declares
+    // more than the file holds fails at the end of the data, not with a huge allocation.
+    void read_into(std::vector<uint8_t>& out, std::size_t n, const char* what) {
+        constexpr std::size_t chunk = 16u << 20;
+        out.clear();
+        while (out.size() < n) {
+            const std::size_t at = out.size();
+            const std::size_t k = std::min(chunk, n - at);
+            out.resize(at + k);
+            try {
+                read(out.data() + at, k, what);
+            } catch (const DataError&) {
+                throw DataError(name + ": truncated, expected " + std::to_string(n) + " bytes of " + what +
+                                ", the file ends sooner");
+            }
+        }
+    }
 
     // Reads exactly n bytes or throws naming what was being read.
     void read(void* dst, std::size_t n, const char* what) {
@@ -93,8 +112,7 @@ ImageSet read_idx_pair(const std::string& images_file, const std::string& labels
         set.channels = 1;
         set.height = static_cast<int>(rows);
         set.width = static_cast<int>(cols);
-        set.pixels.resize(static_cast<std::size_t>(n_images) * rows * cols);
-        in.read(set.pixels.data(), set.pixels.size(), "pixel data");
+        in.read_into(set.pixels, static_cast<std::size_t>(n_images) * rows * cols, "pixel data");
         if (!in.at_end()) throw DataError(images_file + ": wrong size, extra bytes after the declared images");
     }
     {
@@ -109,8 +127,8 @@ ImageSet read_idx_pair(const std::string& images_file, const std::string& labels
         if (n_labels != n_images)
             throw DataError(labels_file + ": holds " + std::to_string(n_labels) + " labels but " + images_file +
                             " holds " + std::to_string(n_images) + " images");
-        std::vector<unsigned char> raw(n_labels);
-        in.read(raw.data(), raw.size(), "labels");
+        std::vector<uint8_t> raw;
+        in.read_into(raw, n_labels, "labels");
         if (!in.at_end()) throw DataError(labels_file + ": wrong size, extra bytes after the declared labels");
         set.labels.resize(n_labels);
         for (uint32_t i = 0; i < n_labels; ++i) {

@@ -1,0 +1,189 @@
+#include "engine/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <fcntl.h>
+#include <torch/cuda.h>
+#include <torch/serialize/archive.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <filesystem>
+#include <regex>
+
+namespace normout {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+at::Tensor bytes_tensor(const std::string& s) {
+    at::Tensor t = at::empty({static_cast<int64_t>(s.size())}, at::kByte);
+    std::copy(s.begin(), s.end(), t.data_ptr<uint8_t>());
+    return t;
+}
+
+std::string tensor_bytes(const at::Tensor& t) {
+    const at::Tensor c = t.contiguous();
+    return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<std::size_t>(c.numel()));
+}
+
+void fsync_file(const std::string& path, int flags) {
+    const int fd = ::open(path.c_str(), flags);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+}
+
+// Writes all bytes and fsyncs, or throws with the system's reason.
+void write_file_durably(const std::string& path, const std::string& bytes) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error(std::strerror(errno));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            const int err = w < 0 ? errno : ENOSPC;
+            ::close(fd);
+            throw std::runtime_error(std::strerror(err));
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error(std::strerror(errno));
+}
+
+at::Tensor scalar(int64_t v) { return at::tensor(v, at::kLong); }
+at::Tensor scalar(double v) { return at::tensor(v, at::kDouble); }
+
+}  // namespace
+
+std::string checkpoint_path(const std::string& run_path, int64_t global_step) {
+    const fs::path p(run_path);
+    const std::string stem = p.extension() == ".h5" ? p.stem().string() : p.filename().string();
+    char step[32];
+    std::snprintf(step, sizeof step, "%010lld", static_cast<long long>(global_step));
+    return (p.parent_path() / (stem + ".ckpt-" + step + ".pt")).string();
+}
+
+std::vector<CheckpointInfo> list_checkpoints(const std::string& run_path) {
+    const fs::path p(run_path);
+    const std::string stem = p.extension() == ".h5" ? p.stem().string() : p.filename().string();
+    const std::regex re(std::regex_replace(stem, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+                        R"(\.ckpt-(\d+)\.pt)");
+    std::vector<CheckpointInfo> out;
+    const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        std::smatch m;
+        const std::string name = e.path().filename().string();
+        if (std::regex_match(name, m, re)) out.push_back({e.path().string(), std::stoll(m[1].str())});
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.global_step < b.global_step; });
+    return out;
+}
+
+void prune_checkpoints(const std::string& run_path, int keep) {
+    auto all = list_checkpoints(run_path);
+    for (std::size_t i = 0; i + static_cast<std::size_t>(std::max(keep, 1)) < all.size(); ++i) {
+        std::error_code ec;
+        fs::remove(all[i].path, ec);
+    }
+}
+
+void save_checkpoint(const std::string& path, const std::string& run_id, Net& net, torch::optim::Optimizer& optimizer,
+                     const TrainingPosition& pos) {
+    const std::string tmp = path + ".tmp";
+    try {
+        torch::serialize::OutputArchive archive;
+        archive.write("format", bytes_tensor("normout-checkpoint-1"));
+        archive.write("run_id", bytes_tensor(run_id));
+        for (const auto& p : net->named_parameters(true)) archive.write("model/" + p.key(), p.value().detach());
+        for (const auto& b : net->named_buffers(true)) archive.write("model/" + b.key(), b.value());
+        torch::serialize::OutputArchive opt;
+        optimizer.save(opt);
+        archive.write("optimizer", opt);
+        {
+            auto gen = at::detail::getDefaultCPUGenerator();
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            archive.write("rng/cpu", gen.get_state());
+        }
+        archive.write("pos/epoch", scalar(static_cast<int64_t>(pos.epoch)));
+        archive.write("pos/step_in_epoch", scalar(pos.step_in_epoch));
+        archive.write("pos/global_step", scalar(pos.global_step));
+        archive.write("pos/loss_sum", scalar(pos.loss_sum));
+        archive.write("pos/correct", scalar(pos.correct));
+        archive.write("pos/seen", scalar(pos.seen));
+        archive.write("pos/epoch_elapsed", scalar(pos.epoch_elapsed));
+        archive.write("pos/epoch_rows", scalar(pos.epoch_rows));
+        archive.write("pos/wall_seconds", scalar(pos.wall_seconds));
+        // Serialised in memory, written with checked I/O: LibTorch's own file writer throws from a
+        // destructor when the disk fills up, which would end the process.
+        std::ostringstream buffer;
+        archive.save_to(buffer);
+        write_file_durably(tmp, buffer.str());
+        if (std::rename(tmp.c_str(), path.c_str()) != 0)
+            throw std::runtime_error(std::string("cannot rename into place: ") + std::strerror(errno));
+        fsync_file(fs::absolute(path).parent_path().string(), O_RDONLY | O_DIRECTORY);
+    } catch (const std::exception& e) {
+        std::error_code ec;
+        fs::remove(tmp, ec);
+        std::string what = e.what();
+        what = what.substr(0, what.find('\n'));  // LibTorch appends a C++ backtrace
+        throw std::runtime_error(path + ": cannot write checkpoint: " + what);
+    }
+}
+
+TrainingPosition load_checkpoint(const std::string& path, const std::string& run_id, Net& net,
+                                 torch::optim::Optimizer& optimizer) {
+    TrainingPosition pos;
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path);
+        // read() into a defined tensor re-points it (set_), so every read gets a fresh one.
+        auto get = [&](const std::string& key) {
+            at::Tensor t;
+            archive.read(key, t);
+            return t;
+        };
+        if (tensor_bytes(get("format")) != "normout-checkpoint-1") throw std::runtime_error("not a NormOut checkpoint");
+        const std::string owner = tensor_bytes(get("run_id"));
+        if (owner != run_id) throw std::runtime_error("belongs to another run (" + owner + ")");
+        // Read everything before changing anything, so a bad file leaves the model untouched.
+        std::vector<std::pair<at::Tensor, at::Tensor>> copies;
+        for (auto& p : net->named_parameters(true)) copies.emplace_back(p.value(), get("model/" + p.key()));
+        for (auto& b : net->named_buffers(true)) copies.emplace_back(b.value(), get("model/" + b.key()));
+        for (const auto& [target, source] : copies)
+            if (target.sizes() != source.sizes()) throw std::runtime_error("tensor shapes do not match the model");
+        const at::Tensor rng = get("rng/cpu");
+        auto get_i = [&](const char* key) { return get(key).item<int64_t>(); };
+        auto get_d = [&](const char* key) { return get(key).item<double>(); };
+        pos.epoch = static_cast<int>(get_i("pos/epoch"));
+        pos.step_in_epoch = get_i("pos/step_in_epoch");
+        pos.global_step = get_i("pos/global_step");
+        pos.loss_sum = get_d("pos/loss_sum");
+        pos.correct = get_i("pos/correct");
+        pos.seen = get_i("pos/seen");
+        pos.epoch_elapsed = get_d("pos/epoch_elapsed");
+        pos.epoch_rows = get_i("pos/epoch_rows");
+        pos.wall_seconds = get_d("pos/wall_seconds");
+        torch::serialize::InputArchive opt;
+        archive.read("optimizer", opt);
+        torch::NoGradGuard no_grad;
+        for (auto& [target, source] : copies) target.copy_(source);
+        optimizer.load(opt);
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(rng);
+    } catch (const std::exception& e) {
+        std::string what = e.what();
+        what = what.substr(0, what.find('\n'));
+        throw std::runtime_error(path + ": unusable checkpoint: " + what);
+    }
+    return pos;
+}
+
+}  // namespace normout

@@ -1,0 +1,295 @@
+// Run files under stress: writers killed with SIGKILL at random moments, a reader polling a live
+// run, a full disk, and the h5py example of docs/run-file.md. Runs `normout` as child processes.
+#include <signal.h>
+#include <sys/mount.h>
+
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QtTest/QtTest>
+#include <filesystem>
+#include <thread>
+
+#include "engine/run_file.h"
+#include "support/fixtures.h"
+
+using namespace normout;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+    int code = -1;
+    QString out, err;
+};
+
+const char* kPython = "/usr/bin/python3";  // Debian's, with python3-h5py
+
+}  // namespace
+
+class TestResilience : public QObject {
+    Q_OBJECT
+
+    QString cli_ = qEnvironmentVariable("NORMOUT_CLI");
+    QTemporaryDir data_;
+
+    QStringList tiny(const QString& out, int epochs = 3) const {
+        return {"train", "--set", "data.dataset=fashion-mnist", "--set", "data.path=" + data_.path(),
+                "--set", "model.width=0.0625", "--set", "model.hidden=32", "--set", "train.batch_size=32",
+                "--set", QString("train.epochs=%1").arg(epochs), "--set", "data.augment.enabled=true",
+                "--set", "data.test_limit=64",
+                "--set", "model.surgery=[{\"op\":\"replace\",\"at\":[48,51],\"layer\":{\"type\":\"normout\",\"variant\":\"temporal-softmax\",\"temperature\":100}}]",
+                "--quiet", "--out", out};
+    }
+
+    Result run(const QStringList& args, int timeout_ms = 120000) const {
+        QProcess p;
+        p.start(cli_, args);
+        if (!p.waitForFinished(timeout_ms)) {
+            p.kill();
+            p.waitForFinished();
+        }
+        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+                QString::fromUtf8(p.readAllStandardError())};
+    }
+
+    Result python(const QString& script, const QStringList& args) const {
+        QProcess p;
+        p.start(kPython, QStringList{"-c", script} + args);
+        p.waitForFinished(120000);
+        return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY2(QFile::exists(cli_), "NORMOUT_CLI must point at the normout binary");
+        QVERIFY2(QFile::exists(kPython), "Debian's python3 (with python3-h5py) is needed");
+        // A small Fashion-MNIST-shaped data set: 512 training images, 128 test images.
+        normout::test::write_fashion_dir(data_.path().toStdString(), 512, 128, true);
+    }
+
+    // SIGKILL at random moments, at least 30 times: every file stays readable (engine and h5py),
+    // is reported as interrupted, loses at most the last flush interval of step rows, and resumes
+    // to the very weights of an uninterrupted run.
+    void killedWritersLeaveReadableResumableFiles() {
+        QTemporaryDir dir;
+        const QString reference = dir.path() + "/reference.h5";
+        // How long a run lives after its file appears: the window for the kills.
+        qint64 lifetime_ms = 0;
+        {
+            QProcess p;
+            p.start(cli_, tiny(reference));
+            QElapsedTimer t;
+            while (!QFile::exists(reference) && !p.waitForFinished(1)) {
+            }
+            t.start();
+            QVERIFY(p.waitForFinished(120000));
+            QCOMPARE(p.exitCode(), 0);
+            lifetime_ms = t.elapsed();
+        }
+        const auto ref_weights = read_weights(reference.toStdString());
+        const RunInfo ref = read_run(reference.toStdString());
+        const double flush_ms = 1000.0;  // record.flush_seconds default
+
+        QStringList killed;
+        double worst_lost_ms = 0;
+        int with_rows = 0;
+        QRandomGenerator rng(20261127);
+        for (int i = 0; i < 80 && killed.size() < 32; ++i) {
+            const QString path = dir.path() + QString("/kill-%1.h5").arg(i);
+            QProcess p;
+            p.start(cli_, tiny(path));
+            QVERIFY(p.waitForStarted());
+            QElapsedTimer t;
+            t.start();
+            while (!QFile::exists(path) && t.elapsed() < 60000 && p.state() == QProcess::Running) QThread::msleep(2);
+            QVERIFY2(QFile::exists(path), qPrintable(QString("run %1 never created its file").arg(i)));
+            // Anywhere from the first moment to the end of training (checkpoints, flushes, epochs).
+            QThread::msleep(static_cast<unsigned long>(rng.bounded(static_cast<int>(lifetime_ms) + 1)));
+            const int64_t kill_ms = unix_time_ms();
+            ::kill(static_cast<pid_t>(p.processId()), SIGKILL);
+            p.waitForFinished();
+
+            const RunInfo info = read_run(path.toStdString());
+            if (info.stored_status == "finished") continue;  // it outran the kill
+            killed << path;
+            QCOMPARE(QString::fromStdString(info.status), QString("interrupted"));
+            if (!info.steps.empty()) {
+                ++with_rows;
+                const double last_ms = info.header.start_unix_ms + info.steps.back().wall_seconds * 1000;
+                worst_lost_ms = std::max(worst_lost_ms, static_cast<double>(kill_ms) - last_ms);
+            }
+            const Result shown = run({"info", path});
+            QCOMPARE(shown.code, 0);
+            QVERIFY2(shown.out.contains("Status    interrupted"), qPrintable(shown.out));
+        }
+        qInfo("killed %lld runs mid-way (%d with step rows); worst loss %.0f ms of steps (flush interval %.0f ms)",
+              static_cast<long long>(killed.size()), with_rows, worst_lost_ms, flush_ms);
+        QVERIFY2(killed.size() >= 30, "too few runs were killed before finishing");
+        // At most one flush interval, plus one step and scheduling slack.
+        QVERIFY2(worst_lost_ms <= flush_ms + 500, qPrintable(QString::number(worst_lost_ms)));
+
+        // h5py opens every killed file (SWMR read where it is still marked open for writing).
+        const Result h5py = python(R"(
+import sys, h5py
+for path in sys.argv[1:]:
+    with h5py.File(path, "r", swmr=True) as f:
+        assert f.attrs["format"] == "normout-run"
+        status = f["status"][()].decode()
+        n = f["metrics/step/loss"].shape[0]
+        print(path, status, n)
+)", killed);
+        QVERIFY2(h5py.code == 0, qPrintable(h5py.err));
+        QCOMPARE(h5py.out.count('\n'), static_cast<int>(killed.size()));
+
+        // Every killed run resumes to completion, to the reference run's exact weights.
+        for (const QString& path : killed) {
+            const Result r = run({"resume", "--quiet", path});
+            QVERIFY2(r.code == 0, qPrintable(path + ": " + r.err));
+            const RunInfo info = read_run(path.toStdString());
+            QCOMPARE(QString::fromStdString(info.status), QString("finished"));
+            QCOMPARE(info.epochs.size(), ref.epochs.size());
+            QCOMPARE(info.steps.size(), ref.steps.size());
+            for (std::size_t k = 0; k < info.steps.size(); ++k) {
+                QCOMPARE(info.steps[k].global_step, int64_t(k + 1));
+                QCOMPARE(info.steps[k].loss, ref.steps[k].loss);
+            }
+            const auto w = read_weights(path.toStdString());
+            for (std::size_t k = 0; k < w.size(); ++k)
+                QVERIFY2(w[k].values == ref_weights[k].values, qPrintable(path + " " + QString::fromStdString(w[k].name)));
+        }
+    }
+
+    // While a run trains, another process reads its file over and over without an error and sees
+    // new rows within seconds.
+    void liveReadersSeeProgress() {
+        QTemporaryDir dir;
+        const QString path = dir.path() + "/live.h5";
+        QStringList args = tiny(path, 12);
+        args << "--set" << "record.flush_seconds=0.5";
+        QProcess writer;
+        writer.start(cli_, args);
+        QVERIFY(writer.waitForStarted());
+        QElapsedTimer t;
+        t.start();
+        while (!QFile::exists(path) && t.elapsed() < 60000) QThread::msleep(2);
+        QVERIFY(QFile::exists(path));
+        // h5py polls in parallel with this process.
+        QProcess py;
+        py.start(kPython, {"-c", R"(
+import sys, time, h5py
+path, reads, errors = sys.argv[1], 0, 0
+end = time.time() + 4
+while time.time() < end:
+    try:
+        with h5py.File(path, "r", swmr=True) as f:
+            f["metrics/step/loss"][:]
+            f["status"][()]
+        reads += 1
+    except Exception as e:
+        errors += 1
+        print("error:", e, file=sys.stderr)
+print(reads, errors)
+)", path});
+        int reads = 0, errors = 0;
+        std::size_t last_rows = 0;
+        double longest_wait = 0;
+        QElapsedTimer since_new;
+        since_new.start();
+        while (!writer.waitForFinished(1)) {
+            try {
+                const RunInfo info = read_run(path.toStdString());
+                ++reads;
+                if (info.steps.size() > last_rows) {
+                    if (last_rows > 0) longest_wait = std::max(longest_wait, since_new.elapsed() / 1000.0);
+                    last_rows = info.steps.size();
+                    since_new.restart();
+                }
+            } catch (const std::exception& e) {
+                ++errors;
+                qWarning("read error: %s", e.what());
+            }
+            QThread::msleep(5);
+        }
+        QCOMPARE(writer.exitCode(), 0);
+        QVERIFY(py.waitForFinished(30000));
+        const QStringList py_counts = QString::fromUtf8(py.readAllStandardOutput()).split(' ');
+        qInfo("engine reader: %d reads, %d errors, longest wait for new rows %.2f s; h5py: %s", reads, errors,
+              longest_wait, qPrintable(py_counts.join(' ').trimmed()));
+        QCOMPARE(errors, 0);
+        QVERIFY2(reads >= 200, qPrintable(QString::number(reads)));
+        QVERIFY2(longest_wait < 3.0, qPrintable(QString::number(longest_wait)));
+        QCOMPARE(py_counts.size(), 2);
+        QVERIFY(py_counts[0].toInt() >= 20);
+        QCOMPARE(py_counts[1].trimmed().toInt(), 0);
+    }
+
+    // A run on a file system that fills up fails with a message naming the path; what it wrote
+    // before stays readable. Once the run file itself hits the limit, once a checkpoint.
+    void fullDiskFailsCleanly_data() {
+        QTest::addColumn<QString>("victim");
+        QTest::addColumn<int>("room");  // KiB beyond the initial checkpoint
+        QTest::addColumn<QStringList>("extra");
+        QTest::newRow("run file") << "full.h5" << 250 << QStringList{"--set", "record.checkpoint_every=0"};
+        QTest::newRow("checkpoint") << "full.ckpt-" << 150 << QStringList{};
+    }
+    void fullDiskFailsCleanly() {
+        QFETCH(QString, victim);
+        QFETCH(int, room);
+        QFETCH(QStringList, extra);
+        QTemporaryDir reference_dir;
+        const QString reference = reference_dir.path() + "/ref.h5";
+        QCOMPARE(run(tiny(reference, 2) + extra).code, 0);
+        std::uintmax_t checkpoint = 0;  // the largest checkpoint of such a run
+        for (const auto& e : fs::directory_iterator(reference_dir.path().toStdString()))
+            if (e.path().string().find(".ckpt-") != std::string::npos) checkpoint = std::max(checkpoint, e.file_size());
+        QVERIFY(checkpoint > 0);
+
+        QTemporaryDir dir;
+        const std::string mnt = dir.path().toStdString();
+        const std::string size = "size=" + std::to_string(checkpoint / 1024 + static_cast<std::uintmax_t>(room)) + "k";
+        if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, size.c_str()) != 0)
+            QSKIP("mounting a small tmpfs needs root; the disk-full test cannot run here");
+        struct Unmount {
+            std::string m;
+            ~Unmount() { ::umount2(m.c_str(), MNT_DETACH); }
+        } unmount{mnt};
+        const QString path = dir.path() + "/full.h5";
+        const Result r = run(tiny(path, 2) + extra);
+        QCOMPARE(r.code, 3);  // failed, not crashed
+        QVERIFY2(r.err.contains(dir.path() + "/" + victim), qPrintable(r.err));
+        QVERIFY2(r.err.contains("No space left") || r.err.contains("failed"), qPrintable(r.err));
+        const RunInfo info = read_run(path.toStdString());  // readable up to the failure
+        QVERIFY2(!info.steps.empty(), "the steps before the failure are kept");
+        const Result shown = run({"info", path});
+        QCOMPARE(shown.code, 0);
+        qInfo("disk full (%s): status %s, %zu step rows, %zu epochs kept; %s", qPrintable(victim), info.status.c_str(),
+              info.steps.size(), info.epochs.size(), qPrintable(r.err.trimmed()));
+    }
+
+    // The h5py example of docs/run-file.md runs as written on a real run file.
+    void documentedH5pyExampleWorks() {
+        QFile doc(qEnvironmentVariable("NORMOUT_SOURCE_DIR") + "/docs/run-file.md");
+        QVERIFY(doc.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(doc.readAll());
+        const auto m = QRegularExpression("```python\\n(.*?)```", QRegularExpression::DotMatchesEverythingOption).match(text);
+        QVERIFY(m.hasMatch());
+        QTemporaryDir dir;
+        QCOMPARE(run(tiny(dir.path() + "/quick.h5", 1)).code, 0);
+        QProcess p;
+        p.setWorkingDirectory(dir.path());
+        QDir(dir.path()).mkdir("runs");
+        QFile::rename(dir.path() + "/quick.h5", dir.path() + "/runs/quick.h5");
+        p.start(kPython, {"-c", m.captured(1)});
+        QVERIFY(p.waitForFinished(60000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        QVERIFY(QString::fromUtf8(p.readAllStandardOutput()).contains("finished"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestResilience)
+#include "test_resilience.moc"
