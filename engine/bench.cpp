@@ -15,6 +15,7 @@
 #include "engine/device.h"
 #include "engine/model.h"
 #include "engine/optim.h"
+#include "engine/probes.h"
 #include "engine/run_recorder.h"
 #include "engine/state.h"
 #include "engine/step.h"
@@ -45,7 +46,10 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
     if (!data) data = std::make_shared<PreparedData>(prepare_data(config.data, options.data_roots, config.train.seed));
 
     torch::manual_seed(config.train.seed);
-    Net net = build_model(layer_table(config.model, data->channels(), data->num_classes()), data->mean, data->stddev, config.model.fast_classifier);
+    Net net = build_model(layer_table(config.model, data->channels(), data->num_classes()), data->mean, data->stddev,
+                          config.model.fast_classifier);
+    Instrumentation instrument(net, config.instrument,
+                               {data->train.channels, data->train.height, data->train.width});
     net->to(device);
     net->train();
     r.parameters = parameter_count(net);
@@ -73,6 +77,25 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
     r.step_ms = times[times.size() / 2] * 1e3;
     // Throughput over all timed steps, as the Python peer measures it.
     r.step_images_per_second = static_cast<double>(x.size(0)) * options.steps / total;
+
+    // 1b. The instrumentation's cost: plain and instrumented steps interleaved on the same batch,
+    //     so that drifts of the machine's speed affect both alike; read back every 10 steps.
+    if (!instrument.layers().empty() && config.instrument.enabled) {
+        double plain = 0, instrumented = 0;
+        for (int i = 0; i < 2 * options.steps; ++i) {
+            const bool on = i % 2 == 1;
+            const auto t0 = Clock::now();
+            instrument.set_active(on, i);
+            sync(dev, train_step(net, opt, params, x, y).loss);
+            instrument.set_active(false, i);
+            if (on && (i / 2) % 10 == 9) instrument.drain();
+            (on ? instrumented : plain) += since(t0);
+        }
+        instrument.drain();
+        instrument.end_epoch(1);
+        r.instrument_overhead = instrumented / plain - 1.0;
+        r.instrumented_layers = static_cast<int>(instrument.layers().size());
+    }
 
     // 2. The pipeline alone: how fast the loader thread delivers batches.
     {
@@ -106,8 +129,9 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
         r.stall_share = full.wait_seconds() / elapsed;
     }
 
-    // 4. As in a recorded run: the same, plus per-step rows into a run file (on its own thread),
-    //    the loss read back every step and the finite-gradient check.
+    // 4. What a recorded run adds to a step: the loss read back every step, the finite-gradient
+    //    check and a per-step row for the run file (written on its own thread). Interleaved
+    //    with plain steps on the resident batch, like 1b.
     {
         const std::string path = (std::filesystem::temp_directory_path() /
                                   ("normout-bench-" + std::to_string(::getpid()) + ".h5")).string();
@@ -117,32 +141,32 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
         for (const auto& a : export_state(*net)) h.weights.push_back({a.name, a.shape, a.is_integer});
         {
             RunRecorder recorder(path, h, config.record.flush_seconds);
-            BatchLoader full(data->train, config.data.augment, config.train.batch_size, true, config.train.seed,
-                             config.data.prefetch);
-            full.start_epoch(3);
-            int64_t images = 0;
-            const auto t0 = Clock::now();
-            Batch b;
-            for (int i = 0; i < options.steps && full.next(b); ++i) {
-                const auto [loss, logits] = train_step(net, opt, params, b.x.to(device), b.y.to(device));
-                const double l = loss.item<double>();
-                bool finite = std::isfinite(l);
-                if (config.train.check_finite) {
-                    at::Tensor total = at::zeros({}, params.front().options().dtype(at::kDouble));
-                    for (const auto& p : params)
-                        if (p.grad().defined()) total += p.grad().sum(at::kDouble);
-                    finite = finite && std::isfinite(total.item<double>());
+            double plain = 0, recorded = 0;
+            for (int i = 0; i < 2 * options.steps; ++i) {
+                const bool on = i % 2 == 1;
+                const auto t0 = Clock::now();
+                const auto result = train_step(net, opt, params, x, y);
+                if (on) {
+                    const double l = result.loss.item<double>();
+                    bool finite = std::isfinite(l);
+                    if (config.train.check_gradients) {
+                        at::Tensor total = at::zeros({}, params.front().options().dtype(at::kDouble));
+                        for (const auto& p : params)
+                            if (p.grad().defined()) total += p.grad().sum(at::kDouble);
+                        finite = finite && std::isfinite(total.item<double>());
+                    }
+                    recorder.add_step({i + 1, 1, l, finite ? 1.0 : 0.0, config.train.lr, since(t0)});
+                } else {
+                    sync(dev, result.loss);
                 }
-                recorder.add_step({i + 1, 1, l, finite ? 1.0 : 0.0, config.train.lr, since(t0)});
-                images += b.x.size(0);
+                (on ? recorded : plain) += since(t0);
             }
-            r.recorded_images_per_second = static_cast<double>(images) / since(t0);
+            r.record_overhead = recorded / plain - 1.0;
             recorder.finish(RunStatus::Finished, "", options.steps);
         }
         std::error_code ec;
         std::filesystem::remove(path, ec);
     }
-    r.record_overhead = 1.0 - r.recorded_images_per_second / r.full_images_per_second;
     return r;
 }
 
@@ -160,8 +184,9 @@ std::string bench_json(const BenchResult& r) {
                         {"full_img_per_s", r.full_images_per_second},
                         {"pipeline_share", r.pipeline_share},
                         {"stall_share", r.stall_share},
-                        {"recorded_img_per_s", r.recorded_images_per_second},
-                        {"record_overhead", r.record_overhead}};
+                        {"record_overhead", r.record_overhead},
+                        {"instrumented_layers", r.instrumented_layers},
+                        {"instrument_overhead", r.instrument_overhead}};
     return j.dump();
 }
 

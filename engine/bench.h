@@ -31,8 +31,9 @@ struct BenchResult {
     double full_images_per_second = 0;       // loader + training step, as in an epoch
     double pipeline_share = 0;  // share of an epoch's wall time the loader thread is busy
     double stall_share = 0;     // share of an epoch's wall time the step waits for data
-    double recorded_images_per_second = 0;  // pipeline + step + run file + checks, as in `train`
-    double record_overhead = 0;             // 1 - recorded / full
+    double record_overhead = 0;  // extra step time of the run file rows and the finite checks, fraction
+    int instrumented_layers = 0;
+    double instrument_overhead = 0;  // extra step time of the default instrumentation, fraction
 };
 
 BenchResult run_bench(const RunConfig& config, const BenchOptions& options);

@@ -95,7 +95,7 @@ void prune_checkpoints(const std::string& run_path, int keep) {
 }
 
 void save_checkpoint(const std::string& path, const std::string& run_id, Net& net, torch::optim::Optimizer& optimizer,
-                     const TrainingPosition& pos) {
+                     const TrainingPosition& pos, const ExtraState& extra) {
     const std::string tmp = path + ".tmp";
     try {
         torch::serialize::OutputArchive archive;
@@ -120,6 +120,12 @@ void save_checkpoint(const std::string& path, const std::string& run_id, Net& ne
         archive.write("pos/epoch_elapsed", scalar(pos.epoch_elapsed));
         archive.write("pos/epoch_rows", scalar(pos.epoch_rows));
         archive.write("pos/wall_seconds", scalar(pos.wall_seconds));
+        std::string names;
+        for (const auto& [name, tensor] : extra) {
+            archive.write("extra/" + name, tensor);
+            names += name + "\n";
+        }
+        archive.write("extra_names", bytes_tensor(names));
         // Serialised in memory, written with checked I/O: LibTorch's own file writer throws from a
         // destructor when the disk fills up, which would end the process.
         std::ostringstream buffer;
@@ -138,7 +144,7 @@ void save_checkpoint(const std::string& path, const std::string& run_id, Net& ne
 }
 
 TrainingPosition load_checkpoint(const std::string& path, const std::string& run_id, Net& net,
-                                 torch::optim::Optimizer& optimizer) {
+                                 torch::optim::Optimizer& optimizer, std::map<std::string, at::Tensor>* extra) {
     TrainingPosition pos;
     try {
         torch::serialize::InputArchive archive;
@@ -170,6 +176,11 @@ TrainingPosition load_checkpoint(const std::string& path, const std::string& run
         pos.epoch_elapsed = get_d("pos/epoch_elapsed");
         pos.epoch_rows = get_i("pos/epoch_rows");
         pos.wall_seconds = get_d("pos/wall_seconds");
+        if (extra) {
+            std::istringstream names(tensor_bytes(get("extra_names")));
+            for (std::string name; std::getline(names, name);)
+                if (!name.empty()) (*extra)[name] = get("extra/" + name);
+        }
         torch::serialize::InputArchive opt;
         archive.read("optimizer", opt);
         torch::NoGradGuard no_grad;

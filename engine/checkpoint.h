@@ -4,6 +4,7 @@
 // file is either complete or absent.
 #include <torch/optim/optimizer.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,11 +38,13 @@ void prune_checkpoints(const std::string& run_path, int keep);
 
 // Saves model, optimiser, random generator states and position. Throws std::runtime_error
 // naming the path on failure (the previous checkpoints stay).
+// `extra` tensors (the instrumentation's state) are stored under their names.
+using ExtraState = std::vector<std::pair<std::string, at::Tensor>>;
 void save_checkpoint(const std::string& path, const std::string& run_id, Net& net, torch::optim::Optimizer& optimizer,
-                     const TrainingPosition& position);
+                     const TrainingPosition& position, const ExtraState& extra = {});
 // Restores them; throws std::runtime_error naming the path if the file is unusable or belongs to
 // another run.
 TrainingPosition load_checkpoint(const std::string& path, const std::string& run_id, Net& net,
-                                 torch::optim::Optimizer& optimizer);
+                                 torch::optim::Optimizer& optimizer, std::map<std::string, at::Tensor>* extra = nullptr);
 
 }  // namespace normout

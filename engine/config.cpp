@@ -103,8 +103,10 @@ void visit(V& v, TrainConfig& t) {
     v("seed", t.seed, "Seed of initialisation, data order, augmentation and NormOut draws.");
     v("device", t.device, "auto (CUDA when available), cpu, cuda or cuda:N.");
     v("threads", t.threads, "CPU threads for LibTorch (0 = all cores).");
-    v("check_finite", t.check_finite,
-      "Stop the run as diverged at the first step whose loss or gradient is not finite.");
+    v("check_gradients", t.check_gradients,
+      "Also check every gradient for NaN/inf at each step (a pass over all gradients, ~10% of a CPU step of the "
+      "thesis model). The loss is always checked: without this, a non-finite gradient stops the run one step "
+      "later, when it has reached the loss.");
 }
 
 template <class V>
@@ -116,6 +118,22 @@ void visit(V& v, RecordConfig& r) {
 }
 
 template <class V>
+void visit(V& v, InstrumentConfig& i) {
+    v("enabled", i.enabled, "Record activation statistics of the instrumented layers (thesis section 3.2).");
+    v("layers", i.layers,
+      "Layer indices (final table) to instrument; empty: every layer placed by surgery (48 and 51 in the "
+      "thesis presets).");
+    v("every", i.every, "Record layer statistics every k training steps.");
+    v("ewma_alpha", i.ewma_alpha,
+      "Weight of the newest value in the exponentially weighted moving averages (the thesis's tables are "
+      "EWMAs).");
+    v("histogram_bins", i.histogram_bins,
+      "Bins of the per-epoch activation histograms; their range adapts each epoch to the values seen.");
+    v("per_neuron", i.per_neuron, "Per-unit mean, standard deviation and firing rate every epoch (figures 3.1/3.2).");
+    v("neurons", i.neurons, "Units whose own activation histograms are recorded every epoch.");
+}
+
+template <class V>
 void visit(V& v, RunConfig& c) {
     v("name", c.name, "Free-text name of the run.");
     v("preset", c.preset, "Preset the configuration started from.");
@@ -123,6 +141,7 @@ void visit(V& v, RunConfig& c) {
     v.group("model", c.model, "Model and layer surgery.");
     v.group("train", c.train, "Optimisation.");
     v.group("record", c.record, "Run file and checkpoints.");
+    v.group("instrument", c.instrument, "Activation statistics.");
 }
 
 // ---- writing ----
@@ -497,6 +516,18 @@ void validate(const RunConfig& c) {
     require(r.flush_seconds >= 0.05 && r.flush_seconds <= 60, "record.flush_seconds", "must be in [0.05, 60]");
     require(r.checkpoint_every >= 0, "record.checkpoint_every", "must be >= 0");
     require(r.keep_checkpoints >= 1 && r.keep_checkpoints <= 1000, "record.keep_checkpoints", "must be in [1, 1000]");
+    const auto& in = c.instrument;
+    require(in.every >= 1, "instrument.every", "must be >= 1");
+    require(in.ewma_alpha > 0.0 && in.ewma_alpha <= 1.0, "instrument.ewma_alpha", "must be in (0, 1]");
+    require(in.histogram_bins >= 2 && in.histogram_bins <= 4096, "instrument.histogram_bins", "must be in [2, 4096]");
+    require(in.neurons.size() <= 64, "instrument.neurons", "at most 64 neurons");
+    {
+        const int n = static_cast<int>(layer_table(c.model, 3, 10).size());
+        for (int i : in.layers)
+            require(i >= 0 && i < n, "instrument.layers",
+                    "index " + std::to_string(i) + " is not in the model (0.." + std::to_string(n - 1) + ")");
+        for (int u : in.neurons) require(u >= 0, "instrument.neurons", "indices must be >= 0");
+    }
 }
 
 }  // namespace normout

@@ -92,13 +92,23 @@ struct TrainConfig {
     uint64_t seed = 0;
     std::string device = "auto";  // auto | cpu | cuda | cuda:N
     int threads = 0;              // CPU threads; 0 = all cores
-    bool check_finite = true;     // stop as diverged when the loss or a gradient is not finite
+    bool check_gradients = false;  // also check every gradient for NaN/inf at each step
 };
 
 struct RecordConfig {
     double flush_seconds = 1.0;  // the run file is flushed at least this often
     int checkpoint_every = 1;    // epochs between checkpoints (0 = only when stopped)
     int keep_checkpoints = 2;    // newest checkpoints kept next to the run file
+};
+
+struct InstrumentConfig {
+    bool enabled = true;
+    std::vector<int> layers;     // indices in the final table; empty = the layers placed by surgery
+    int every = 1;               // record layer statistics every k training steps
+    double ewma_alpha = 0.02;    // weight of the newest value in the moving averages
+    int histogram_bins = 64;     // per-epoch activation histograms, bins adapted each epoch
+    bool per_neuron = true;      // per-unit mean, std and firing rate every epoch
+    std::vector<int> neurons;    // units whose own histograms are recorded every epoch
 };
 
 struct RunConfig {
@@ -108,6 +118,7 @@ struct RunConfig {
     ModelConfig model;
     TrainConfig train;
     RecordConfig record;
+    InstrumentConfig instrument;
 };
 
 // JSON (de)serialisation. Parsing is strict: unknown keys and wrong types are errors.

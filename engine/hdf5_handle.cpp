@@ -9,7 +9,18 @@ namespace normout {
 
 void silence_hdf5_errors() {
     static std::once_flag once;
-    std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+    std::call_once(once, [] {
+        // No library shutdown at exit: after a write failure (a full disk) HDF5 keeps the file
+        // it could not close and crashes closing it again at exit. Everything the lab writes is
+        // flushed and closed explicitly before.
+        H5dont_atexit();
+    });
+    // Debian builds HDF5 thread-safe: every thread has its own error stack and printing setting.
+    thread_local bool silenced = false;
+    if (!silenced) {
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        silenced = true;
+    }
 }
 
 std::recursive_mutex& hdf5_mutex() {
@@ -217,6 +228,75 @@ hsize_t series_length(hid_t parent, const std::string& name) {
     hsize_t n = 0;
     H5Sget_simple_extent_dims(s.get(), &n, nullptr);
     return n;
+}
+
+void create_table(hid_t parent, const std::string& name, const std::vector<hsize_t>& row_shape, bool single,
+                  hsize_t chunk_rows) {
+    std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{chunk_rows};
+    for (hsize_t d : row_shape) {
+        dims.push_back(d);
+        maxdims.push_back(d);
+        chunk.push_back(std::max<hsize_t>(d, 1));
+    }
+    H5Handle s = space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()), "dataspace");
+    H5Handle p = plist(H5Pcreate(H5P_DATASET_CREATE), "property list");
+    ok(H5Pset_chunk(p.get(), static_cast<int>(chunk.size()), chunk.data()), "chunking");
+    dataset(H5Dcreate2(parent, name.c_str(), single ? H5T_IEEE_F32LE : H5T_IEEE_F64LE, s.get(), H5P_DEFAULT, p.get(),
+                       H5P_DEFAULT),
+            "creating table " + name);
+}
+
+void append_table(hid_t parent, const std::string& name, const std::vector<double>& values, hsize_t rows) {
+    if (rows == 0) return;
+    H5Handle d = dataset(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "opening table " + name);
+    H5Handle s = space(H5Dget_space(d.get()), "table space");
+    const int rank = H5Sget_simple_extent_ndims(s.get());
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    H5Sget_simple_extent_dims(s.get(), dims.data(), nullptr);
+    hsize_t row = 1;
+    for (int i = 1; i < rank; ++i) row *= dims[static_cast<std::size_t>(i)];
+    if (values.size() != rows * row) throw RunFileError("table " + name + ": row size mismatch");
+    std::vector<hsize_t> start(dims.size(), 0), count = dims;
+    start[0] = dims[0];
+    count[0] = rows;
+    std::vector<hsize_t> total = dims;
+    total[0] += rows;
+    ok(H5Dset_extent(d.get(), total.data()), "extending table " + name);
+    H5Handle fs = space(H5Dget_space(d.get()), "table space");
+    ok(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), "selecting rows");
+    H5Handle ms = space(H5Screate_simple(rank, count.data(), nullptr), "memory space");
+    ok(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, ms.get(), fs.get(), H5P_DEFAULT, values.data()),
+       "appending to table " + name);
+}
+
+std::vector<double> read_table(hid_t parent, const std::string& name, std::vector<hsize_t>& shape) {
+    H5Handle d = dataset(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "missing table '" + name + "'");
+    H5Handle s = space(H5Dget_space(d.get()), "table space");
+    const int rank = H5Sget_simple_extent_ndims(s.get());
+    if (rank < 1) throw RunFileError("table '" + name + "' has no rows dimension");
+    shape.assign(static_cast<std::size_t>(rank), 0);
+    H5Sget_simple_extent_dims(s.get(), shape.data(), nullptr);
+    std::size_t n = 1;
+    for (hsize_t x : shape) n *= x;
+    std::vector<double> v(n);
+    if (n) ok(H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "reading " + name);
+    return v;
+}
+
+void write_ints_attribute(hid_t obj, const std::string& name, const std::vector<long long>& values) {
+    const hsize_t n = values.size();
+    H5Handle s = space(H5Screate_simple(1, &n, nullptr), "dataspace");
+    H5Handle a = open_or_create_attribute(obj, name, H5T_STD_I64LE, s.get());
+    if (!values.empty()) ok(H5Awrite(a.get(), H5T_NATIVE_LLONG, values.data()), "writing attribute " + name);
+}
+
+std::vector<long long> read_ints_attribute(hid_t obj, const std::string& name) {
+    H5Handle a = attribute(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "missing attribute '" + name + "'");
+    H5Handle s = space(H5Aget_space(a.get()), "attribute space");
+    const hssize_t n = H5Sget_simple_extent_npoints(s.get());
+    std::vector<long long> v(static_cast<std::size_t>(std::max<hssize_t>(n, 0)));
+    if (!v.empty()) ok(H5Aread(a.get(), H5T_NATIVE_LLONG, v.data()), "reading attribute " + name);
+    return v;
 }
 
 void create_int_scalar(hid_t parent, const std::string& name, long long value) {

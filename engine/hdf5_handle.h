@@ -46,7 +46,8 @@ private:
     Closer closer_ = nullptr;
 };
 
-// Turns off HDF5's automatic error-stack printing (once per process).
+// Turns off HDF5's automatic error-stack printing for the calling thread, and the library's
+// shutdown at exit (call before any other HDF5 function of a thread).
 void silence_hdf5_errors();
 
 // Debian's HDF5 is not built thread-safe: every HDF5 call of the process holds this lock.
@@ -83,6 +84,17 @@ void create_series(hid_t parent, const std::string& name, hsize_t chunk);
 void append_series(hid_t parent, const std::string& name, const std::vector<double>& values);
 // The length of a series (a reader may see series of one group at different lengths).
 hsize_t series_length(hid_t parent, const std::string& name);
+
+// Chunked datasets that grow along their first dimension: rows of `row_shape` (float64 or
+// float32 in the file).
+void create_table(hid_t parent, const std::string& name, const std::vector<hsize_t>& row_shape, bool single,
+                  hsize_t chunk_rows);
+void append_table(hid_t parent, const std::string& name, const std::vector<double>& values, hsize_t rows);
+// All rows as doubles (row-major) and the shape.
+std::vector<double> read_table(hid_t parent, const std::string& name, std::vector<hsize_t>& shape);
+
+void write_ints_attribute(hid_t obj, const std::string& name, const std::vector<long long>& values);
+std::vector<long long> read_ints_attribute(hid_t obj, const std::string& name);
 
 void create_int_scalar(hid_t parent, const std::string& name, long long value);
 void write_int_scalar(hid_t parent, const std::string& name, long long value);

@@ -44,6 +44,10 @@ torch::Tensor NormOutImpl::forward(const torch::Tensor& x) {
         torch::NoGradGuard no_grad;
         const torch::Tensor p = keep_probability(x.detach());
         const torch::Tensor keep = at::rand_like(p) < p;
+        if (capture) {
+            last_p = p;
+            last_keep = keep;
+        }
         if (spec_.rescale) {
             scale = at::where(keep, 1.0 / p, at::zeros_like(p));  // p > 0 wherever keep is true
         } else {
@@ -69,6 +73,10 @@ torch::Tensor DropoutLayerImpl::forward(const torch::Tensor& x) {
         torch::NoGradGuard no_grad;
         const double keep = 1.0 - spec_.p;
         scale = at::empty_like(x).bernoulli_(keep).div_(keep);
+        if (capture) {
+            last_p = at::full({}, keep, x.options());
+            last_keep = scale.ne(0);
+        }
     }
     return x * scale;
 }

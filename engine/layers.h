@@ -22,6 +22,10 @@ public:
     const LayerSpec& spec() const { return spec_; }
     void pretty_print(std::ostream& stream) const override;
 
+    // When set, forward() keeps its keep probabilities and sampled mask for the instrumentation.
+    bool capture = false;
+    torch::Tensor last_p, last_keep;
+
 private:
     LayerSpec spec_;
     bool softmax_ = false;
@@ -37,6 +41,9 @@ public:
     torch::Tensor forward(const torch::Tensor& x);
     const LayerSpec& spec() const { return spec_; }
     void pretty_print(std::ostream& stream) const override;
+
+    bool capture = false;  // as NormOut's
+    torch::Tensor last_p, last_keep;
 
 private:
     LayerSpec spec_;

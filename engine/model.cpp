@@ -63,11 +63,19 @@ NetImpl::NetImpl(std::vector<LayerInfo> table, const std::vector<float>& mean, c
 
 torch::Tensor NetImpl::normalise(const torch::Tensor& pixels) const { return (pixels - mean_) / std_; }
 
+void NetImpl::set_probe(Probe probe, std::vector<bool> watched) {
+    probe_ = std::move(probe);
+    watched_ = std::move(watched);
+    watched_.resize(modules_.size(), false);
+}
+
 torch::Tensor NetImpl::forward(const torch::Tensor& pixels) {
     torch::Tensor x = normalise(pixels);
     const auto n = static_cast<int64_t>(modules_.size());
+    const bool probing = static_cast<bool>(probe_);
     for (int64_t i = 0; i < n; ++i) {
-        if (i == pool_index_ && fast_classifier_ && x.dim() == 4 && x.size(2) == 1 && x.size(3) == 1) {
+        if (i == pool_index_ && fast_classifier_ && x.dim() == 4 && x.size(2) == 1 && x.size(3) == 1 &&
+            !(probing && (watched_[i] || watched_[i + 1] || watched_[i + 2]))) {
             const auto linear = modules_[static_cast<std::size_t>(i + 2)].get<torch::nn::Linear>();
             const torch::Tensor& w = linear->weight;
             const torch::Tensor summed = w.view({w.size(0), x.size(1), w.size(1) / x.size(1)}).sum(2);
@@ -75,7 +83,14 @@ torch::Tensor NetImpl::forward(const torch::Tensor& pixels) {
             i += 2;
             continue;
         }
-        x = modules_[static_cast<std::size_t>(i)].forward(x);
+        if (probing && watched_[static_cast<std::size_t>(i)]) {
+            // An in-place ReLU would overwrite its input before the probe sees it.
+            const torch::Tensor in = table_[static_cast<std::size_t>(i)].kind == "ReLU" ? x.clone() : x;
+            x = modules_[static_cast<std::size_t>(i)].forward(x);
+            probe_(static_cast<int>(i), in, x);
+        } else {
+            x = modules_[static_cast<std::size_t>(i)].forward(x);
+        }
     }
     return x;
 }

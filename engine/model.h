@@ -5,6 +5,7 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <vector>
 
 #include "engine/model_spec.h"
@@ -19,6 +20,11 @@ public:
     // equals one Linear whose weight is summed over the 49 copies: the same function and
     // gradients with 49x fewer multiply-adds (32 x 32 inputs reach 1 x 1). On by default.
     void set_fast_classifier(bool on) { fast_classifier_ = on; }
+
+    // Called after layer i with its input and output while set (the instrumentation).
+    using Probe = std::function<void(int index, const torch::Tensor& input, const torch::Tensor& output)>;
+    void set_probe(Probe probe, std::vector<bool> watched);
+    torch::nn::AnyModule& module(std::size_t i) { return modules_.at(i); }
     // pixels: [N, C, H, W] in [0, 1].
     torch::Tensor forward(const torch::Tensor& pixels);
     // Runs layers [0, upto) on already normalised input; used for per-layer shapes.
@@ -34,6 +40,8 @@ private:
     std::vector<torch::nn::AnyModule> modules_;
     int64_t pool_index_ = -1;  // start of AdaptiveAvgPool2d, Flatten, Linear; -1 if absent
     bool fast_classifier_ = true;
+    Probe probe_;
+    std::vector<bool> watched_;
 };
 TORCH_MODULE(Net);
 

@@ -23,6 +23,7 @@ struct RunStartInfo {
     std::string data_source;
     std::vector<LayerInfo> layers;
     int64_t parameter_count = 0;
+    std::vector<InstrumentedLayer> instrumented;
     int64_t first_step = 0;  // > 0 when a run resumes
 };
 
@@ -55,6 +56,9 @@ public:
     virtual void on_run_started(const RunStartInfo&) {}
     virtual void on_step(const StepProgress&) {}
     virtual void on_epoch(const EpochRecord&) {}
+    // Layer statistics, in batches (a few calls a second, never one per unit or sample).
+    virtual void on_layer_stats(const std::vector<LayerStepStats>&) {}
+    virtual void on_layer_epoch(const std::vector<LayerEpochSnapshot>&) {}
     virtual void on_run_finished(const RunOutcome&) {}
     virtual void on_message(const std::string&) {}
 };

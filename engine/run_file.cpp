@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <random>
 
+#include "engine/run_file_instrument.h"
+
 namespace normout {
 
 namespace {
@@ -30,6 +32,7 @@ const EpochField kEpochSeries[] = {
     {"test_loss", &EpochRecord::test_loss},         {"test_accuracy", &EpochRecord::test_accuracy},
     {"learning_rate", &EpochRecord::learning_rate}, {"epoch_seconds", &EpochRecord::epoch_seconds},
     {"wall_seconds", &EpochRecord::wall_seconds},   {"images_per_second", &EpochRecord::images_per_second},
+    {"generalisation_gap", &EpochRecord::generalisation_gap},
 };
 struct StepField {
     const char* name;
@@ -109,7 +112,7 @@ std::string segment_path(const std::string& run_path, int segment) {
 
 // ---------------------------------------------------------------- writer
 
-RunWriter::RunWriter(const std::string& path, const RunHeader& h) : path_(path) {
+RunWriter::RunWriter(const std::string& path, const RunHeader& h) : path_(path), histogram_bins_(h.histogram_bins) {
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     silence_hdf5_errors();
     if (fs::exists(path)) throw RunFileError(with_path(path, "already exists"));
@@ -188,6 +191,7 @@ RunWriter::RunWriter(const std::string& path, const RunHeader& h) : path_(path) 
                             "creating weight " + a.name);
             }
             h5::create_int_scalar(f, "weights_step", -1);
+            instrument_io::create(f, h);
         }
         h5::ok(H5Fstart_swmr_write(f), "cannot switch to SWMR mode");
         epoch_group_ = open_group(f, "metrics/epoch");
@@ -251,6 +255,26 @@ void RunWriter::append_steps(const std::vector<StepRecord>& rows) {
             for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].*(s.member);
             h5::append_series(step_group_.get(), s.name, v);
         }
+    } catch (const RunFileError& e) {
+        throw RunFileError(with_path(path_, e.what()));
+    }
+}
+
+void RunWriter::append_layer_steps(const std::vector<LayerStepStats>& rows) {
+    if (rows.empty()) return;
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    try {
+        instrument_io::append_steps(file_.get(), rows);
+    } catch (const RunFileError& e) {
+        throw RunFileError(with_path(path_, e.what()));
+    }
+}
+
+void RunWriter::append_layer_epochs(const std::vector<LayerEpochSnapshot>& rows) {
+    if (rows.empty()) return;
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    try {
+        instrument_io::append_epochs(file_.get(), histogram_bins_, rows);
     } catch (const RunFileError& e) {
         throw RunFileError(with_path(path_, e.what()));
     }
@@ -320,6 +344,7 @@ struct Segment {
     std::vector<EpochRecord> epochs;
     std::vector<StepRecord> steps;
     std::vector<std::string> weight_names;
+    InstrumentData instrument;
 };
 
 H5Handle open_for_reading(const std::string& path) {
@@ -418,6 +443,7 @@ Segment read_segment(const std::string& path) {
         for (std::size_t c = 0; c < cols.size(); ++c) s.steps[i].*(kStepSeries[c].member) = cols[c][i];
     }
 
+    instrument_io::read(f, s.instrument, false, false);
     s.weights_step = h5::read_int_scalar(f, "weights_step");
     H5Handle w = open_group(f, "weights");
     H5G_info_t gi;
@@ -474,7 +500,7 @@ RunInfo read_run(const std::string& path) {
                 info.weights_step = s.weights_step;
                 info.weight_names = s.weight_names;
             }
-            info.segments.push_back({seg_path, s.status, s.header.resumed_from_step});
+            info.segments.push_back({seg_path, s.status, s.header.resumed_from_step, s.header.resumed_epoch_rows});
         }
         const Segment& last = segments.back();
         info.stored_status = last.status;
@@ -484,10 +510,49 @@ RunInfo read_run(const std::string& path) {
         info.status_step = last.status_step;
         info.finished_utc = last.finished_utc;
         info.heartbeat_unix_ms = last.heartbeat;
+        info.instrumented = segments.front().instrument.layers;
     } catch (const RunFileError& e) {
         throw RunFileError(current + ": " + e.what());
     }
     return info;
+}
+
+InstrumentData read_instrumentation(const std::string& path, bool with_epochs) {
+    const RunInfo info = read_run(path);
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    InstrumentData out;
+    std::string current = path;
+    try {
+        for (std::size_t k = 0; k < info.segments.size(); ++k) {
+            const RunSegment& seg = info.segments[k];
+            current = seg.path;
+            H5Handle file = open_for_reading(seg.path);
+            InstrumentData part;
+            instrument_io::read(file.get(), part, true, with_epochs);
+            if (k == 0) {
+                out.layers = part.layers;
+                out.histogram_bins = part.histogram_bins;
+                out.every = part.every;
+                out.ewma_alpha = part.ewma_alpha;
+            } else {  // a continuation supersedes what came after its checkpoint
+                for (auto& [layer, rows] : out.steps)
+                    while (!rows.empty() && rows.back().global_step > seg.resumed_from_step) rows.pop_back();
+                for (auto& [layer, rows] : out.epochs)
+                    while (!rows.empty() && rows.back().epoch > seg.resumed_epoch_rows) rows.pop_back();
+            }
+            for (auto& [layer, rows] : part.steps) {
+                auto& dst = out.steps[layer];
+                dst.insert(dst.end(), rows.begin(), rows.end());
+            }
+            for (auto& [layer, rows] : part.epochs) {
+                auto& dst = out.epochs[layer];
+                dst.insert(dst.end(), rows.begin(), rows.end());
+            }
+        }
+    } catch (const RunFileError& e) {
+        throw RunFileError(current + ": " + e.what());
+    }
+    return out;
 }
 
 std::vector<NamedArray> read_weights(const std::string& path) {

@@ -9,11 +9,13 @@
 // writes a continuation segment (RUN.resume-N.h5) instead of reopening a crashed file; read_run()
 // joins the segments into one run.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/hdf5_handle.h"
+#include "engine/layer_stats.h"
 
 namespace normout {
 
@@ -31,6 +33,7 @@ struct EpochRecord {
     double epoch_seconds = 0;      // training + evaluation of this epoch
     double wall_seconds = 0;       // since the start of the run
     double images_per_second = 0;  // training throughput of this epoch
+    double generalisation_gap = 0;  // train_accuracy - test_accuracy (the thesis's "overfitting")
 };
 
 struct StepRecord {
@@ -78,6 +81,11 @@ struct RunHeader {
     std::vector<std::string> layer_descriptions;
     int64_t parameter_count = 0;
     std::vector<ArraySpec> weights;  // created up front, filled when the run ends
+    // instrumentation (docs/run-file.md, /instrument)
+    std::vector<InstrumentedLayer> instrumented;
+    int histogram_bins = 64;
+    int instrument_every = 1;
+    double ewma_alpha = 0.02;
 };
 
 // A named array of the model state (parameters and buffers).
@@ -100,6 +108,8 @@ public:
 
     void append_epochs(const std::vector<EpochRecord>& records);
     void append_steps(const std::vector<StepRecord>& records);
+    void append_layer_steps(const std::vector<LayerStepStats>& rows);
+    void append_layer_epochs(const std::vector<LayerEpochSnapshot>& rows);
     void write_weights(const std::vector<NamedArray>& state, int64_t global_step);
     void set_status(RunStatus status, const std::string& message, int64_t global_step);
     void heartbeat();  // records the current time; readers use it to tell a live run from a dead one
@@ -112,12 +122,14 @@ private:
     H5Handle file_;
     H5Handle epoch_group_, step_group_, weights_group_;
     int fd_ = -1;
+    int histogram_bins_ = 0;
 };
 
 struct RunSegment {
     std::string path;
     std::string status;  // as stored
     int64_t resumed_from_step = 0;
+    int64_t resumed_epoch_rows = 0;
 };
 
 struct RunInfo {
@@ -136,7 +148,20 @@ struct RunInfo {
     int64_t weights_step = -1;
     std::vector<std::string> weight_names;
     std::vector<RunSegment> segments;
+    std::vector<InstrumentedLayer> instrumented;
 };
+
+// The instrumentation of a run, all segments joined.
+struct InstrumentData {
+    std::vector<InstrumentedLayer> layers;
+    int histogram_bins = 0;
+    int every = 1;
+    double ewma_alpha = 0;
+    std::map<int, std::vector<LayerStepStats>> steps;        // by layer index
+    std::map<int, std::vector<LayerEpochSnapshot>> epochs;   // by layer index
+};
+// `with_epochs` false skips the per-epoch snapshots (per-neuron arrays and histograms).
+InstrumentData read_instrumentation(const std::string& path, bool with_epochs = true);
 
 // Opens a run (and its continuation segments) read-only, also while it is being written.
 // Throws RunFileError naming the file for anything that is not a readable run of a known

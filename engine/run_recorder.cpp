@@ -31,6 +31,16 @@ void RunRecorder::add_epoch(const EpochRecord& row) {
     cv_.notify_all();
 }
 
+void RunRecorder::add_layer_steps(const std::vector<LayerStepStats>& rows) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    layer_steps_.insert(layer_steps_.end(), rows.begin(), rows.end());
+}
+
+void RunRecorder::add_layer_epochs(const std::vector<LayerEpochSnapshot>& rows) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    layer_epochs_.insert(layer_epochs_.end(), rows.begin(), rows.end());
+}
+
 void RunRecorder::set_weights(std::vector<NamedArray> state, int64_t global_step) {
     std::lock_guard<std::mutex> lock(mutex_);
     weights_ = std::make_unique<std::vector<NamedArray>>(std::move(state));
@@ -80,6 +90,8 @@ void RunRecorder::loop() {
     while (true) {
         std::vector<StepRecord> steps;
         std::vector<EpochRecord> epochs;
+        std::vector<LayerStepStats> layer_steps;
+        std::vector<LayerEpochSnapshot> layer_epochs;
         std::unique_ptr<std::vector<NamedArray>> weights;
         int64_t weights_step = -1;
         bool finishing = false;
@@ -88,6 +100,8 @@ void RunRecorder::loop() {
             cv_.wait_until(lock, next_flush, [&] { return finishing_ || !epochs_.empty() || weights_; });
             steps.swap(steps_);
             epochs.swap(epochs_);
+            layer_steps.swap(layer_steps_);
+            layer_epochs.swap(layer_epochs_);
             weights.swap(weights_);
             weights_step = weights_step_;
             finishing = finishing_;
@@ -95,6 +109,8 @@ void RunRecorder::loop() {
         if (!failed) {
             try {
                 writer->append_steps(steps);
+                writer->append_layer_steps(layer_steps);
+                writer->append_layer_epochs(layer_epochs);
                 writer->append_epochs(epochs);
                 if (weights) writer->write_weights(*weights, weights_step);
                 if (finishing) writer->set_status(final_status_, final_message_, final_step_);

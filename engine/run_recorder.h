@@ -25,6 +25,8 @@ public:
 
     void add_step(const StepRecord& row);
     void add_epoch(const EpochRecord& row);  // written, flushed and fsynced promptly
+    void add_layer_steps(const std::vector<LayerStepStats>& rows);
+    void add_layer_epochs(const std::vector<LayerEpochSnapshot>& rows);
     void set_weights(std::vector<NamedArray> state, int64_t global_step);
     // Writes the final status, closes the file and joins the thread. Returns the first write
     // error, or an empty string.
@@ -44,6 +46,8 @@ private:
     std::condition_variable cv_;
     std::vector<StepRecord> steps_;
     std::vector<EpochRecord> epochs_;
+    std::vector<LayerStepStats> layer_steps_;
+    std::vector<LayerEpochSnapshot> layer_epochs_;
     std::unique_ptr<std::vector<NamedArray>> weights_;
     int64_t weights_step_ = -1;
     bool finishing_ = false;

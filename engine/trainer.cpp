@@ -16,6 +16,7 @@
 #include "engine/device.h"
 #include "engine/model.h"
 #include "engine/optim.h"
+#include "engine/probes.h"
 #include "engine/run_recorder.h"
 #include "engine/state.h"
 #include "engine/step.h"
@@ -79,6 +80,7 @@ struct Session {
     std::vector<LayerInfo> table;
     Net net{nullptr};
     std::unique_ptr<torch::optim::Optimizer> optimizer;
+    std::unique_ptr<Instrumentation> instrument;
     RunHeader header;
     TrainingPosition pos;
     std::vector<EpochRecord> epochs;  // recorded so far, earlier segments included
@@ -94,6 +96,9 @@ void prepare_session(Session& s) {
     s.table = layer_table(s.config.model, s.data->channels(), s.data->num_classes());
     torch::manual_seed(s.config.train.seed);
     s.net = build_model(s.table, s.data->mean, s.data->stddev, s.config.model.fast_classifier);
+    s.instrument = std::make_unique<Instrumentation>(
+        s.net, s.config.instrument,
+        std::vector<int64_t>{s.data->train.channels, s.data->train.height, s.data->train.width});
     s.net->to(torch::Device(s.dev.name));
     s.net->train();
     s.optimizer = make_optimizer(s.net, s.config.train);
@@ -130,6 +135,10 @@ RunHeader make_header(Session& s) {
     }
     h.parameter_count = parameter_count(s.net);
     h.weights = state_specs(*s.net);
+    h.instrumented = s.instrument->layers();
+    h.histogram_bins = s.config.instrument.histogram_bins;
+    h.instrument_every = s.config.instrument.every;
+    h.ewma_alpha = s.config.instrument.ewma_alpha;
     return h;
 }
 
@@ -170,16 +179,27 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
     start.layers = s.table;
     start.parameter_count = s.header.parameter_count;
     start.first_step = s.pos.global_step;
+    start.instrumented = s.instrument->layers();
     obs.on_run_started(start);
 
     RunOutcome outcome;
     outcome.out_path = segment;
     TrainingPosition& pos = s.pos;
+    Instrumentation& instrument = *s.instrument;
+    // Layer statistics go to the file and the observers in batches.
+    auto drain = [&] {
+        const auto rows = instrument.drain();
+        if (rows.empty()) return;
+        recorder.add_layer_steps(rows);
+        obs.on_layer_stats(rows);
+    };
     // A checkpoint that cannot be written ends the run as failed: continuing would leave
     // hours of training that cannot be resumed.
     auto checkpoint = [&](const TrainingPosition& p) {
         try {
-            save_checkpoint(checkpoint_path(s.run_path, p.global_step), s.header.run_id, s.net, *s.optimizer, p);
+            drain();  // the moving averages must include every recorded step
+            save_checkpoint(checkpoint_path(s.run_path, p.global_step), s.header.run_id, s.net, *s.optimizer, p,
+                            instrument.state());
             prune_checkpoints(s.run_path, c.record.keep_checkpoints);
             return true;
         } catch (const std::exception& e) {
@@ -232,7 +252,9 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
                 }
                 const at::Tensor x = batch.x.to(device, /*non_blocking=*/true);
                 const at::Tensor y = batch.y.to(device, /*non_blocking=*/true);
+                instrument.set_active((pos.global_step + 1) % c.instrument.every == 0, pos.global_step + 1);
                 const auto [loss, logits] = train_step(s.net, *s.optimizer, params, x, y);
+                instrument.set_active(false, pos.global_step + 1);
                 const int64_t n = x.size(0);
                 const at::Tensor batch_correct = logits.argmax(1).eq(y).sum();
                 ++step;
@@ -240,7 +262,7 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
                 // The per-step row needs the loss on the host: free on the CPU. (On a GPU this
                 // read synchronises once per step.)
                 const double batch_loss = loss.item<double>();
-                const bool finite = std::isfinite(batch_loss) && (!c.train.check_finite || gradients_finite(params));
+                const bool finite = std::isfinite(batch_loss) && (!c.train.check_gradients || gradients_finite(params));
                 if (!finite) {
                     outcome.status = RunStatus::Diverged;
                     outcome.message = std::string(std::isfinite(batch_loss) ? "a gradient" : "the loss") +
@@ -259,6 +281,7 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
                                    wall()});
                 if (step == steps_per_epoch || seconds_since(last_report) >= s.options.progress_interval_seconds) {
                     last_report = Clock::now();
+                    drain();
                     StepProgress p;
                     p.epoch = epoch + 1;
                     p.epochs = epochs;
@@ -275,8 +298,12 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
                     obs.on_step(p);
                 }
             }
+            drain();
             if (outcome.status != RunStatus::Finished) break;
 
+            const auto snapshots = instrument.end_epoch(epoch + 1);
+            recorder.add_layer_epochs(snapshots);
+            obs.on_layer_epoch(snapshots);
             const double train_seconds = seconds_since(epoch_start);
             EpochRecord r;
             r.epoch = epoch + 1;
@@ -292,6 +319,7 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
             r.epoch_seconds = seconds_since(epoch_start);
             r.wall_seconds = wall();
             r.images_per_second = static_cast<double>(seen - pos.seen) / std::max(train_seconds - pos.epoch_elapsed, 1e-9);
+            r.generalisation_gap = r.train_accuracy - r.test_accuracy;
             recorder.add_epoch(r);
             s.epochs.push_back(r);
             obs.on_epoch(r);
@@ -372,7 +400,9 @@ RunOutcome resume(const std::string& run_path, const TrainOptions& options, Trai
     bool loaded = false;
     for (auto it = checkpoints.rbegin(); it != checkpoints.rend() && !loaded; ++it) {
         try {
-            s.pos = load_checkpoint(it->path, info.header.run_id, s.net, *s.optimizer);
+            std::map<std::string, at::Tensor> extra;
+            s.pos = load_checkpoint(it->path, info.header.run_id, s.net, *s.optimizer, &extra);
+            s.instrument->load_state(extra);
             loaded = true;
         } catch (const std::exception& e) {
             errors += std::string("\n  ") + e.what();

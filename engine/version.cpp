@@ -5,11 +5,14 @@
 
 #include <ATen/Context.h>
 
+#include "engine/hdf5_handle.h"
+
 namespace normout {
 
 std::string torch_version() { return TORCH_VERSION; }
 
 std::string hdf5_version() {
+    silence_hdf5_errors();
     unsigned major = 0, minor = 0, release = 0;
     H5get_libversion(&major, &minor, &release);
     return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release);

@@ -219,6 +219,28 @@ private Q_SLOTS:
         QCOMPARE(wa.size(), wb.size());
         for (std::size_t i = 0; i < wa.size(); ++i)
             QVERIFY2(wa[i].values == wb[i].values && wa[i].integers == wb[i].integers, wa[i].name.c_str());
+        // The layer statistics continue too: moving averages and epoch snapshots included.
+        const InstrumentData ia = read_instrumentation(straight), ib = read_instrumentation(split);
+        QCOMPARE(ia.layers.size(), std::size_t(2));
+        for (const auto& l : ia.layers) {
+            const auto& sa = ia.steps.at(l.index);
+            const auto& sb = ib.steps.at(l.index);
+            QCOMPARE(sa.size(), sb.size());
+            for (std::size_t i = 0; i < sa.size(); ++i) {
+                QCOMPARE(sb[i].global_step, sa[i].global_step);
+                QCOMPARE(sb[i].output.sparsity, sa[i].output.sparsity);
+                QCOMPARE(sb[i].output_ewma.mean, sa[i].output_ewma.mean);
+                QCOMPARE(sb[i].keep_ewma.realised_drop, sa[i].keep_ewma.realised_drop);
+            }
+            const auto& ea = ia.epochs.at(l.index);
+            const auto& eb = ib.epochs.at(l.index);
+            QCOMPARE(ea.size(), eb.size());
+            for (std::size_t e = 0; e < ea.size(); ++e) {
+                QCOMPARE(eb[e].neuron_mean, ea[e].neuron_mean);
+                QCOMPARE(eb[e].hist_counts, ea[e].hist_counts);
+                QCOMPARE(eb[e].keep_hist, ea[e].keep_hist);
+            }
+        }
         // A finished run is not resumed again.
         QVERIFY_THROWS_EXCEPTION(std::runtime_error, resume(split, o));
     }

@@ -5,8 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 out=${FUZZ_BUILD:-build-fuzz}
-CC=clang CXX=clang++ cmake -S fuzz -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$out" >/dev/null
+log=$(mktemp)
+if ! { CC=clang CXX=clang++ cmake -S fuzz -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+       cmake --build "$out"; } >"$log" 2>&1; then
+  tail -40 "$log"
+  echo "building the fuzz targets failed"
+  exit 1
+fi
+rm -f "$log"
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 mkdir -p "$corpus/data" "$corpus/run"

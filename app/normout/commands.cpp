@@ -287,6 +287,67 @@ int run_info(const std::string& path, bool as_json) {
     return kExitOk;
 }
 
+int run_info_layers(const std::string& path, bool as_json) {
+    const RunInfo info = read_run(path);
+    const InstrumentData data = read_instrumentation(path, /*with_epochs=*/false);
+    auto stats_json = [](const ActivationStats& a) {
+        auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+        return json{{"mean", num(a.mean)}, {"max", num(a.max)}, {"std", num(a.std)}, {"var", num(a.var)},
+                    {"sparsity", num(a.sparsity)}};
+    };
+    if (as_json) {
+        json out = json::array();
+        for (const auto& l : data.layers) {
+            const auto it = data.steps.find(l.index);
+            json row = {{"layer", l.index}, {"description", l.description}, {"units", l.units}};
+            if (it != data.steps.end() && !it->second.empty()) {
+                const auto& last = it->second.back();
+                row["step"] = last.global_step;
+                row["output_ewma"] = stats_json(last.output_ewma);
+                row["input_ewma"] = stats_json(last.input_ewma);
+                if (last.has_keep)
+                    row["keep_ewma"] = {{"mean_p", last.keep_ewma.mean_p},
+                                        {"expected_drop", last.keep_ewma.expected_drop},
+                                        {"realised_drop", last.keep_ewma.realised_drop},
+                                        {"frac_p_low", last.keep_ewma.frac_p_low},
+                                        {"frac_p_high", last.keep_ewma.frac_p_high}};
+            }
+            out.push_back(row);
+        }
+        fmt::print("{}\n", out.dump(2));
+        return kExitOk;
+    }
+    fmt::print("{} ({}), status {}\n", info.header.name.empty() ? info.path : info.header.name, info.path, info.status);
+    if (data.layers.empty()) {
+        fmt::print("No instrumented layers in this run.\n");
+        return kExitOk;
+    }
+    fmt::print("Exponentially weighted moving averages (alpha {:g}, recorded every {} step{}) at the last recorded "
+               "step, as in the thesis's tables 3.2 and 3.3\n",
+               data.ewma_alpha, data.every, data.every == 1 ? "" : "s");
+    for (const auto& l : data.layers) {
+        const auto it = data.steps.find(l.index);
+        fmt::print("\nLayer {}: {} ({} units)", l.index, l.description, l.units);
+        if (it == data.steps.end() || it->second.empty()) {
+            fmt::print(": nothing recorded yet\n");
+            continue;
+        }
+        const LayerStepStats& last = it->second.back();
+        fmt::print(", step {}\n", last.global_step);
+        fmt::print("{:<8} {:>10} {:>10} {:>10} {:>10} {:>12}\n", "", "Mean", "Max", "Std Dev", "Variance", "Sparsity %");
+        for (const auto& [name, a] : {std::pair<const char*, const ActivationStats&>{"output", last.output_ewma},
+                                      {"input", last.input_ewma}})
+            fmt::print("{:<8} {:>10.4g} {:>10.4g} {:>10.4g} {:>10.4g} {:>12.2f}\n", name, a.mean, a.max, a.std, a.var,
+                       100 * a.sparsity);
+        if (last.has_keep)
+            fmt::print("keep     mean p {:.3f}; drop expected {:.1f}%, realised {:.1f}%; p < 0.05 for {:.1f}%, "
+                       "p > 0.95 for {:.1f}% of units\n",
+                       last.keep_ewma.mean_p, 100 * last.keep_ewma.expected_drop, 100 * last.keep_ewma.realised_drop,
+                       100 * last.keep_ewma.frac_p_low, 100 * last.keep_ewma.frac_p_high);
+    }
+    return kExitOk;
+}
+
 int run_fetch(const FetchArgs& a) {
     FetchOptions o;
     o.dest_dir = a.data_root.empty() ? data_roots("").front() : a.data_root;
@@ -318,11 +379,13 @@ int run_bench(const BenchArgs& a) {
                r.step_ms);
     fmt::print("data pipeline alone   {:>9.1f} img/s\n", r.pipeline_images_per_second);
     fmt::print("pipeline + step       {:>9.1f} img/s\n", r.full_images_per_second);
-    fmt::print("with run file         {:>9.1f} img/s  (per-step rows, loss read-back, finite check)\n",
-               r.recorded_images_per_second);
-    fmt::print("pipeline busy {:.1f}% of epoch time, step waiting for data {:.1f}%, run file and checks cost "
-               "{:.1f}%\n",
-               100 * r.pipeline_share, 100 * r.stall_share, 100 * r.record_overhead);
+    if (r.instrumented_layers > 0)
+        fmt::print("instrumentation       {:+.1f}% step time ({} layer{}: statistics, per-neuron sums, histograms)\n",
+                   100 * r.instrument_overhead, r.instrumented_layers, r.instrumented_layers == 1 ? "" : "s");
+    fmt::print("run file and checks   {:+.1f}% step time (per-step rows, loss read-back, finite-gradient check)\n",
+               100 * r.record_overhead);
+    fmt::print("data pipeline busy {:.1f}% of epoch time; the step waited for data {:.1f}% of it\n",
+               100 * r.pipeline_share, 100 * r.stall_share);
     return kExitOk;
 }
 

@@ -53,6 +53,7 @@ int run_presets(bool json);
 int run_settings();
 int run_config(const ConfigArgs& args);
 int run_info(const std::string& path, bool json);
+int run_info_layers(const std::string& path, bool json);
 int run_fetch(const FetchArgs& args);
 int run_bench(const BenchArgs& args);
 

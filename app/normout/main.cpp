@@ -70,9 +70,12 @@ int main(int argc, char** argv) {
 
     std::string info_path;
     bool info_json = false;
+    bool info_layers = false;
     auto* c_info = app.add_subcommand("info", "Show a run file: configuration, status and metrics");
     c_info->add_option("run", info_path, "Run file (.h5)")->required();
     c_info->add_flag("--json", info_json, "Machine-readable output");
+    c_info->add_flag("--layers", info_layers,
+                     "Final moving averages of the instrumented layers' statistics (thesis tables 3.2/3.3)");
 
     FetchArgs fetch;
     auto* c_data = app.add_subcommand("data", "Manage data sets");
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
 
     // Past a file-size limit, writes should fail with an error the lab reports, not kill it.
     std::signal(SIGXFSZ, SIG_IGN);
+    normout::silence_hdf5_errors();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -109,7 +113,7 @@ int main(int argc, char** argv) {
         if (c_presets->parsed()) return run_presets(presets_json);
         if (c_settings->parsed()) return run_settings();
         if (c_config->parsed()) return run_config(config);
-        if (c_info->parsed()) return run_info(info_path, info_json);
+        if (c_info->parsed()) return info_layers ? run_info_layers(info_path, info_json) : run_info(info_path, info_json);
         if (c_fetch->parsed()) return run_fetch(fetch);
         if (c_bench->parsed()) return run_bench(bench);
     } catch (const normout::ConfigError& e) {
