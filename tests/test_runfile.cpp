@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "engine/run_analysis.h"
 #include "engine/run_file.h"
 #include "support/fixtures.h"
 
@@ -188,6 +189,45 @@ private Q_SLOTS:
             }
         }
         QVERIFY(errors > 30);
+    }
+
+    void analysisTablesAndArrays() {
+        QTemporaryDir dir;
+        const std::string path = dir.path().toStdString() + "/run.h5";
+        {
+            RunWriter w(path, sample_header());
+            // A live file takes no analysis (it cannot take new objects under SWMR).
+            RunHeader h = sample_header();
+            QVERIFY_THROWS_EXCEPTION(RunFileError, AnalysisWriter{path});
+            w.set_status(RunStatus::Finished, "", 0);
+        }
+        {
+            AnalysisWriter a(path);
+            a.append("attacks", {{{{"eps", 0.03}, {"accuracy", 0.5}}, {{"attack", "fgsm"}}},
+                                 {{{"eps", 0.06}}, {{"attack", "pgd-ce"}, {"norm", "linf"}}}});
+            a.write_array("landscape_1d", {{2, 3}, {1, 2, 3, 4, 5, 6}, {{"axis0", "direction"}}});
+            a.commit();
+        }
+        {
+            AnalysisWriter a(path);  // a second session adds a column
+            a.append("attacks", {{{{"eps", 0.1}, {"queries", 500}}, {{"attack", "square"}}}});
+            a.commit();
+        }
+        const AnalysisData d = read_analysis(path);
+        const auto& rows = d.tables.at("attacks").rows;
+        QCOMPARE(rows.size(), std::size_t(3));
+        QCOMPARE(rows[0].numbers.at("accuracy"), 0.5);
+        QVERIFY(std::isnan(rows[1].numbers.at("accuracy")));
+        QCOMPARE(QString::fromStdString(rows[1].texts.at("norm")), QString("linf"));
+        QCOMPARE(QString::fromStdString(rows[0].texts.at("norm")), QString(""));
+        QCOMPARE(QString::fromStdString(rows[2].texts.at("attack")), QString("square"));
+        QCOMPARE(rows[2].numbers.at("queries"), 500.0);
+        QVERIFY(std::isnan(rows[0].numbers.at("queries")));
+        const auto& a = d.arrays.at("landscape_1d");
+        QCOMPARE(a.shape, (std::vector<int64_t>{2, 3}));
+        QCOMPARE(a.values[5], 6.0);
+        QCOMPARE(QString::fromStdString(a.attributes.at("axis0")), QString("direction"));
+        QCOMPARE(QString::fromStdString(read_run(path).status), QString("finished"));  // still a readable run
     }
 
     void creatingInAMissingFolderFailsWithThePath() {

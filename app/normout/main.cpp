@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "commands.h"
+#include "subcommand.h"
 #include "engine/config.h"
 #include "engine/data/image_set.h"
 #include "engine/hdf5_handle.h"
@@ -100,6 +101,9 @@ int main(int argc, char** argv) {
     // Past a file-size limit, writes should fail with an error the lab reports, not kill it.
     std::signal(SIGXFSZ, SIG_IGN);
     normout::silence_hdf5_errors();
+    // Commands that live in files of their own (see subcommand.h).
+    Subcommands registered;
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -116,6 +120,8 @@ int main(int argc, char** argv) {
         if (c_info->parsed()) return info_layers ? run_info_layers(info_path, info_json) : run_info(info_path, info_json);
         if (c_fetch->parsed()) return run_fetch(fetch);
         if (c_bench->parsed()) return run_bench(bench);
+        for (const auto& r : registered)
+            if (r.command->parsed()) return r.run();
     } catch (const normout::ConfigError& e) {
         fmt::print(stderr, "normout: invalid configuration: {}\n", e.what());
         return kExitError;
