@@ -14,7 +14,7 @@ namespace normout {
 namespace {
 
 class GzStream {
-public:
+  public:
     explicit GzStream(const std::string& path) : name_(path) {
         f_ = gzopen(path.c_str(), "rb");
         if (!f_) throw DataError(path + ": cannot open archive");
@@ -66,7 +66,7 @@ public:
     uint64_t offset() const { return offset_; }
     const std::string& name() const { return name_; }
 
-private:
+  private:
     gzFile f_;
     std::string name_;
     uint64_t offset_ = 0;
@@ -75,7 +75,8 @@ private:
 uint64_t parse_number(const char* field, std::size_t len) {
     if (static_cast<unsigned char>(field[0]) & 0x80) {  // GNU base-256
         uint64_t v = static_cast<unsigned char>(field[0]) & 0x7F;
-        for (std::size_t i = 1; i < len; ++i) v = (v << 8) | static_cast<unsigned char>(field[i]);
+        for (std::size_t i = 1; i < len; ++i)
+            v = (v << 8) | static_cast<unsigned char>(field[i]);
         return v;
     }
     uint64_t v = 0;
@@ -87,10 +88,13 @@ uint64_t parse_number(const char* field, std::size_t len) {
     return v;
 }
 
-std::string field_string(const char* f, std::size_t len) { return std::string(f, strnlen(f, len)); }
+std::string field_string(const char* f, std::size_t len) {
+    return std::string(f, strnlen(f, len));
+}
 
 std::string clean_path(std::string p) {
-    while (p.rfind("./", 0) == 0) p.erase(0, 2);
+    while (p.rfind("./", 0) == 0)
+        p.erase(0, 2);
     return p;
 }
 
@@ -99,7 +103,8 @@ std::string pax_path(const std::vector<uint8_t>& data) {
     std::size_t pos = 0;
     while (pos < data.size()) {
         std::size_t sp = pos;
-        while (sp < data.size() && data[sp] != ' ') ++sp;
+        while (sp < data.size() && data[sp] != ' ')
+            ++sp;
         const std::size_t len = std::strtoul(std::string(data.begin() + pos, data.begin() + sp).c_str(), nullptr, 10);
         if (len == 0 || pos + len > data.size()) break;
         const std::string record(data.begin() + sp + 1, data.begin() + pos + len - 1);  // drop '\n'
@@ -120,12 +125,15 @@ void walk(GzStream& in, F&& on_entry) {
         const uint64_t at = in.offset();
         const std::size_t got = in.read(header, 512);
         if (got == 0) return;  // some writers omit the end-of-archive blocks
-        if (got < 512) throw DataError(in.name() + ": truncated archive (partial header at offset " + std::to_string(at) + ")");
+        if (got < 512)
+            throw DataError(in.name() + ": truncated archive (partial header at offset " + std::to_string(at) + ")");
         bool zero = true;
-        for (char c : header) zero &= c == 0;
+        for (char c : header)
+            zero &= c == 0;
         if (zero) return;
         unsigned sum = 0;
-        for (int i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(header[i]);
+        for (int i = 0; i < 512; ++i)
+            sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(header[i]);
         if (sum != parse_number(header + 148, 8))
             throw DataError(in.name() + ": corrupt archive (bad header checksum at offset " + std::to_string(at) + ")");
         const uint64_t size = parse_number(header + 124, 12);
@@ -139,13 +147,16 @@ void walk(GzStream& in, F&& on_entry) {
         if (!pax_name.empty()) path = pax_name, pax_name.clear();
         const uint64_t padded = (size + 511) / 512 * 512;
         if (type == 'L' || type == 'x') {
-            if (size > (1u << 20)) throw DataError(in.name() + ": corrupt archive (extended header of " +
-                                                   std::to_string(size) + " bytes)");
+            if (size > (1u << 20))
+                throw DataError(in.name() + ": corrupt archive (extended header of " + std::to_string(size) +
+                                " bytes)");
             std::vector<uint8_t> data;
             in.read_into(data, size, "an extended header");
             in.skip(padded - size);
-            if (type == 'L') long_name = std::string(data.begin(), std::find(data.begin(), data.end(), uint8_t(0)));
-            else pax_name = pax_path(data);
+            if (type == 'L')
+                long_name = std::string(data.begin(), std::find(data.begin(), data.end(), uint8_t(0)));
+            else
+                pax_name = pax_path(data);
             continue;
         }
         on_entry(type, clean_path(path), size, in);
@@ -188,7 +199,8 @@ void extract_tar(const std::string& archive, const std::string& dest) {
     walk(in, [&](char type, const std::string& path, uint64_t size, GzStream& s) {
         const fs::path rel(path);
         bool unsafe = rel.is_absolute() || path.empty();
-        for (const auto& part : rel) unsafe |= part == "..";
+        for (const auto& part : rel)
+            unsafe |= part == "..";
         if (unsafe) throw DataError(archive + ": refusing unsafe path '" + path + "'");
         const fs::path target = fs::path(dest) / rel;
         if (type == '5') {

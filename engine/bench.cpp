@@ -2,8 +2,8 @@
 
 #include <ATen/ATen.h>
 
-#include <algorithm>
 #include <unistd.h>
+#include <algorithm>
 
 #include <chrono>
 #include <cmath>
@@ -25,7 +25,9 @@ namespace normout {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 void sync(const DeviceChoice& dev, const at::Tensor& t) {
     if (dev.cuda) (void)t.sum().item<double>();  // wait for queued device work
@@ -48,8 +50,7 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
     torch::manual_seed(config.train.seed);
     Net net = build_model(layer_table(config.model, data->channels(), data->num_classes()), data->mean, data->stddev,
                           config.model.fast_classifier);
-    Instrumentation instrument(net, config.instrument,
-                               {data->train.channels, data->train.height, data->train.width});
+    Instrumentation instrument(net, config.instrument, {data->train.channels, data->train.height, data->train.width});
     net->to(device);
     net->train();
     r.parameters = parameter_count(net);
@@ -64,7 +65,8 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
     Batch batch;
     if (!loader.next(batch)) throw std::runtime_error("the training set is empty");
     const at::Tensor x = batch.x.to(device), y = batch.y.to(device);
-    for (int i = 0; i < options.warmup; ++i) sync(dev, train_step(net, opt, params, x, y).loss);
+    for (int i = 0; i < options.warmup; ++i)
+        sync(dev, train_step(net, opt, params, x, y).loss);
     std::vector<double> times;
     double total = 0;
     for (int i = 0; i < options.steps; ++i) {
@@ -105,7 +107,8 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
         int64_t images = 0;
         const auto t0 = Clock::now();
         Batch b;
-        for (int i = 0; i < options.steps && alone.next(b); ++i) images += b.x.size(0);
+        for (int i = 0; i < options.steps && alone.next(b); ++i)
+            images += b.x.size(0);
         r.pipeline_images_per_second = static_cast<double>(images) / since(t0);
     }
 
@@ -133,12 +136,13 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
     //    check and a per-step row for the run file (written on its own thread). Interleaved
     //    with plain steps on the resident batch, like 1b.
     {
-        const std::string path = (std::filesystem::temp_directory_path() /
-                                  ("normout-bench-" + std::to_string(::getpid()) + ".h5")).string();
+        const std::string path =
+            (std::filesystem::temp_directory_path() / ("normout-bench-" + std::to_string(::getpid()) + ".h5")).string();
         RunHeader h;
         h.run_id = new_run_id();
         h.start_unix_ms = unix_time_ms();
-        for (const auto& a : export_state(*net)) h.weights.push_back({a.name, a.shape, a.is_integer});
+        for (const auto& a : export_state(*net))
+            h.weights.push_back({a.name, a.shape, a.is_integer});
         {
             RunRecorder recorder(path, h, config.record.flush_seconds);
             double plain = 0, recorded = 0;

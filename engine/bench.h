@@ -25,13 +25,13 @@ struct BenchResult {
     int batch_size = 0;
     int steps = 0;
     int64_t parameters = 0;
-    double step_ms = 0;                      // median training step, resident batch
-    double step_images_per_second = 0;       // over all timed steps
-    double pipeline_images_per_second = 0;   // loader alone (augment + collate), its own thread
-    double full_images_per_second = 0;       // loader + training step, as in an epoch
-    double pipeline_share = 0;  // share of an epoch's wall time the loader thread is busy
-    double stall_share = 0;     // share of an epoch's wall time the step waits for data
-    double record_overhead = 0;  // extra step time of the run file rows and the finite checks, fraction
+    double step_ms = 0;                     // median training step, resident batch
+    double step_images_per_second = 0;      // over all timed steps
+    double pipeline_images_per_second = 0;  // loader alone (augment + collate), its own thread
+    double full_images_per_second = 0;      // loader + training step, as in an epoch
+    double pipeline_share = 0;              // share of an epoch's wall time the loader thread is busy
+    double stall_share = 0;                 // share of an epoch's wall time the step waits for data
+    double record_overhead = 0;             // extra step time of the run file rows and the finite checks, fraction
     int instrumented_layers = 0;
     double instrument_overhead = 0;  // extra step time of the default instrumentation, fraction
 };

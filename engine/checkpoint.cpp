@@ -10,9 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 namespace normout {
 
@@ -56,8 +56,12 @@ void write_file_durably(const std::string& path, const std::string& bytes) {
     if (::fsync(fd) != 0 || ::close(fd) != 0) throw std::runtime_error(std::strerror(errno));
 }
 
-at::Tensor scalar(int64_t v) { return at::tensor(v, at::kLong); }
-at::Tensor scalar(double v) { return at::tensor(v, at::kDouble); }
+at::Tensor scalar(int64_t v) {
+    return at::tensor(v, at::kLong);
+}
+at::Tensor scalar(double v) {
+    return at::tensor(v, at::kDouble);
+}
 
 }  // namespace
 
@@ -101,8 +105,10 @@ void save_checkpoint(const std::string& path, const std::string& run_id, Net& ne
         torch::serialize::OutputArchive archive;
         archive.write("format", bytes_tensor("normout-checkpoint-1"));
         archive.write("run_id", bytes_tensor(run_id));
-        for (const auto& p : net->named_parameters(true)) archive.write("model/" + p.key(), p.value().detach());
-        for (const auto& b : net->named_buffers(true)) archive.write("model/" + b.key(), b.value());
+        for (const auto& p : net->named_parameters(true))
+            archive.write("model/" + p.key(), p.value().detach());
+        for (const auto& b : net->named_buffers(true))
+            archive.write("model/" + b.key(), b.value());
         torch::serialize::OutputArchive opt;
         optimizer.save(opt);
         archive.write("optimizer", opt);
@@ -160,8 +166,10 @@ TrainingPosition load_checkpoint(const std::string& path, const std::string& run
         if (owner != run_id) throw std::runtime_error("belongs to another run (" + owner + ")");
         // Read everything before changing anything, so a bad file leaves the model untouched.
         std::vector<std::pair<at::Tensor, at::Tensor>> copies;
-        for (auto& p : net->named_parameters(true)) copies.emplace_back(p.value(), get("model/" + p.key()));
-        for (auto& b : net->named_buffers(true)) copies.emplace_back(b.value(), get("model/" + b.key()));
+        for (auto& p : net->named_parameters(true))
+            copies.emplace_back(p.value(), get("model/" + p.key()));
+        for (auto& b : net->named_buffers(true))
+            copies.emplace_back(b.value(), get("model/" + b.key()));
         for (const auto& [target, source] : copies)
             if (target.sizes() != source.sizes()) throw std::runtime_error("tensor shapes do not match the model");
         const at::Tensor rng = get("rng/cpu");
@@ -184,7 +192,8 @@ TrainingPosition load_checkpoint(const std::string& path, const std::string& run
         torch::serialize::InputArchive opt;
         archive.read("optimizer", opt);
         torch::NoGradGuard no_grad;
-        for (auto& [target, source] : copies) target.copy_(source);
+        for (auto& [target, source] : copies)
+            target.copy_(source);
         optimizer.load(opt);
         auto gen = at::detail::getDefaultCPUGenerator();
         std::lock_guard<std::mutex> lock(gen.mutex());

@@ -20,9 +20,9 @@ struct TrainingPosition {
     double loss_sum = 0;
     int64_t correct = 0;
     int64_t seen = 0;
-    double epoch_elapsed = 0;   // seconds spent in the epoch so far
-    int64_t epoch_rows = 0;     // epoch rows recorded when the checkpoint was taken
-    double wall_seconds = 0;    // run time so far
+    double epoch_elapsed = 0;  // seconds spent in the epoch so far
+    int64_t epoch_rows = 0;    // epoch rows recorded when the checkpoint was taken
+    double wall_seconds = 0;   // run time so far
 };
 
 struct CheckpointInfo {
@@ -45,6 +45,7 @@ void save_checkpoint(const std::string& path, const std::string& run_id, Net& ne
 // Restores them; throws std::runtime_error naming the path if the file is unusable or belongs to
 // another run.
 TrainingPosition load_checkpoint(const std::string& path, const std::string& run_id, Net& net,
-                                 torch::optim::Optimizer& optimizer, std::map<std::string, at::Tensor>* extra = nullptr);
+                                 torch::optim::Optimizer& optimizer,
+                                 std::map<std::string, at::Tensor>* extra = nullptr);
 
 }  // namespace normout

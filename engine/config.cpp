@@ -206,8 +206,12 @@ void read_integer(const json& j, I& v, const std::string& f) {
         throw ConfigError(f, "value " + j.dump() + " is out of range");
     v = j.is_number_integer() ? static_cast<I>(j.get<std::int64_t>()) : static_cast<I>(d);
 }
-void read_value(const json& j, int& v, const std::string& f) { read_integer(j, v, f); }
-void read_value(const json& j, std::int64_t& v, const std::string& f) { read_integer(j, v, f); }
+void read_value(const json& j, int& v, const std::string& f) {
+    read_integer(j, v, f);
+}
+void read_value(const json& j, std::int64_t& v, const std::string& f) {
+    read_integer(j, v, f);
+}
 void read_value(const json& j, std::uint64_t& v, const std::string& f) {
     if (j.is_number_integer() && !j.is_number_unsigned() && j.get<std::int64_t>() < 0)
         throw ConfigError(f, "must not be negative");
@@ -244,8 +248,8 @@ struct Reader {
 
     Reader(const json& j, std::string p) : in(j), prefix(std::move(p)) {
         if (!in.is_object())
-            type_error(prefix.empty() ? std::string("configuration") : prefix.substr(0, prefix.size() - 1),
-                       "an object", in);
+            type_error(prefix.empty() ? std::string("configuration") : prefix.substr(0, prefix.size() - 1), "an object",
+                       in);
     }
     template <class T>
     void operator()(const char* key, T& value, const char*) {
@@ -284,12 +288,18 @@ void read_value(const json& j, std::vector<SurgeryOp>& v, const std::string& f) 
 // ---- describing ----
 template <class T>
 const char* type_of() {
-    if constexpr (std::is_same_v<T, bool>) return "bool";
-    else if constexpr (std::is_integral_v<T>) return "int";
-    else if constexpr (std::is_floating_point_v<T>) return "number";
-    else if constexpr (std::is_same_v<T, std::string>) return "string";
-    else if constexpr (std::is_same_v<T, std::vector<int>>) return "list";
-    else return "surgery";
+    if constexpr (std::is_same_v<T, bool>)
+        return "bool";
+    else if constexpr (std::is_integral_v<T>)
+        return "int";
+    else if constexpr (std::is_floating_point_v<T>)
+        return "number";
+    else if constexpr (std::is_same_v<T, std::string>)
+        return "string";
+    else if constexpr (std::is_same_v<T, std::vector<int>>)
+        return "list";
+    else
+        return "surgery";
 }
 
 struct Describer {
@@ -342,7 +352,9 @@ void require(bool ok, const std::string& field, const T& message) {
 
 }  // namespace
 
-std::string config_to_json(const RunConfig& config, int indent) { return to_json_value(config).dump(indent); }
+std::string config_to_json(const RunConfig& config, int indent) {
+    return to_json_value(config).dump(indent);
+}
 
 RunConfig config_from_json(std::string_view text) {
     RunConfig config;
@@ -499,8 +511,8 @@ void validate(const RunConfig& c) {
     require(t.adam_beta1 >= 0.0 && t.adam_beta1 < 1.0, "train.adam_beta1", "must be in [0, 1)");
     require(t.adam_beta2 >= 0.0 && t.adam_beta2 < 1.0, "train.adam_beta2", "must be in [0, 1)");
     require(t.adam_eps > 0.0, "train.adam_eps", "must be > 0");
-    require(t.lr_schedule == "constant" || t.lr_schedule == "step" || t.lr_schedule == "cosine",
-            "train.lr_schedule", "unknown schedule '" + t.lr_schedule + "' (constant, step, cosine)");
+    require(t.lr_schedule == "constant" || t.lr_schedule == "step" || t.lr_schedule == "cosine", "train.lr_schedule",
+            "unknown schedule '" + t.lr_schedule + "' (constant, step, cosine)");
     for (std::size_t i = 0; i < t.lr_milestones.size(); ++i) {
         require(t.lr_milestones[i] >= 1, "train.lr_milestones", "epochs must be >= 1");
         require(i == 0 || t.lr_milestones[i] > t.lr_milestones[i - 1], "train.lr_milestones",
@@ -526,7 +538,8 @@ void validate(const RunConfig& c) {
         for (int i : in.layers)
             require(i >= 0 && i < n, "instrument.layers",
                     "index " + std::to_string(i) + " is not in the model (0.." + std::to_string(n - 1) + ")");
-        for (int u : in.neurons) require(u >= 0, "instrument.neurons", "indices must be >= 0");
+        for (int u : in.neurons)
+            require(u >= 0, "instrument.neurons", "indices must be >= 0");
     }
 }
 

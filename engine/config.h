@@ -11,11 +11,11 @@ namespace normout {
 
 // Error in a configuration value; field() is the dotted key ("train.lr").
 class ConfigError : public std::runtime_error {
-public:
+  public:
     ConfigError(std::string field, const std::string& message);
     const std::string& field() const { return field_; }
 
-private:
+  private:
     std::string field_;
 };
 
@@ -43,14 +43,14 @@ struct SurgeryOp {
 
 struct AugmentConfig {
     bool enabled = true;
-    int crop_padding = 4;       // random crop of the original size after zero padding
-    bool hflip = true;          // horizontal flip with probability 1/2
-    double rotation_deg = 15;   // uniform rotation in [-r, r]
-    double translate = 0.1;     // random affine: shift up to this fraction of the size
-    double scale_min = 0.9;     // random affine: scale range
+    int crop_padding = 4;      // random crop of the original size after zero padding
+    bool hflip = true;         // horizontal flip with probability 1/2
+    double rotation_deg = 15;  // uniform rotation in [-r, r]
+    double translate = 0.1;    // random affine: shift up to this fraction of the size
+    double scale_min = 0.9;    // random affine: scale range
     double scale_max = 1.1;
-    double affine_prob = 0.5;   // each random affine is applied with this probability
-    int affine_repeats = 2;     // the thesis code applies two independent random affines
+    double affine_prob = 0.5;               // each random affine is applied with this probability
+    int affine_repeats = 2;                 // the thesis code applies two independent random affines
     std::string interpolation = "nearest";  // nearest | bilinear
 };
 
@@ -67,8 +67,8 @@ struct DataConfig {
 
 struct ModelConfig {
     std::string arch = "vgg16_bn";
-    double width = 1.0;  // channel multiplier of the convolutional stack
-    int hidden = 4096;   // classifier width
+    double width = 1.0;           // channel multiplier of the convolutional stack
+    int hidden = 4096;            // classifier width
     bool fast_classifier = true;  // see NetImpl::set_fast_classifier
     std::vector<SurgeryOp> surgery;
 };
@@ -90,8 +90,8 @@ struct TrainConfig {
     double lr_gamma = 0.1;
     int warmup_epochs = 0;
     uint64_t seed = 0;
-    std::string device = "auto";  // auto | cpu | cuda | cuda:N
-    int threads = 0;              // CPU threads; 0 = all cores
+    std::string device = "auto";   // auto | cpu | cuda | cuda:N
+    int threads = 0;               // CPU threads; 0 = all cores
     bool check_gradients = false;  // also check every gradient for NaN/inf at each step
 };
 
@@ -103,12 +103,12 @@ struct RecordConfig {
 
 struct InstrumentConfig {
     bool enabled = true;
-    std::vector<int> layers;     // indices in the final table; empty = the layers placed by surgery
-    int every = 1;               // record layer statistics every k training steps
-    double ewma_alpha = 0.02;    // weight of the newest value in the moving averages
-    int histogram_bins = 64;     // per-epoch activation histograms, bins adapted each epoch
-    bool per_neuron = true;      // per-unit mean, std and firing rate every epoch
-    std::vector<int> neurons;    // units whose own histograms are recorded every epoch
+    std::vector<int> layers;   // indices in the final table; empty = the layers placed by surgery
+    int every = 1;             // record layer statistics every k training steps
+    double ewma_alpha = 0.02;  // weight of the newest value in the moving averages
+    int histogram_bins = 64;   // per-epoch activation histograms, bins adapted each epoch
+    bool per_neuron = true;    // per-unit mean, std and firing rate every epoch
+    std::vector<int> neurons;  // units whose own histograms are recorded every epoch
 };
 
 struct RunConfig {

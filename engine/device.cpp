@@ -17,8 +17,8 @@ DeviceChoice resolve_device(const std::string& setting) {
     const std::string name = setting == "cuda" ? "cuda:0" : setting;
     const int index = std::stoi(name.substr(5));
     if (index >= static_cast<int>(torch::cuda::device_count()))
-        throw ConfigError("train.device", "'" + setting + "': only " + std::to_string(torch::cuda::device_count()) +
-                                              " CUDA device(s)");
+        throw ConfigError("train.device",
+                          "'" + setting + "': only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
     return {name, true};
 }
 

@@ -28,14 +28,21 @@ namespace fs = std::filesystem;
 
 std::string curl_reason(int code) {
     switch (code) {
-        case 6: return "could not resolve the host (no network?)";
-        case 7: return "could not connect to the server";
-        case 22: return "the server answered with an HTTP error";
-        case 23: return "could not write the file (disk full?)";
-        case 28: return "the transfer timed out";
+        case 6:
+            return "could not resolve the host (no network?)";
+        case 7:
+            return "could not connect to the server";
+        case 22:
+            return "the server answered with an HTTP error";
+        case 23:
+            return "could not write the file (disk full?)";
+        case 28:
+            return "the transfer timed out";
         case 35:
-        case 60: return "TLS/certificate problem";
-        default: return "curl exit code " + std::to_string(code);
+        case 60:
+            return "TLS/certificate problem";
+        default:
+            return "curl exit code " + std::to_string(code);
     }
 }
 
@@ -56,11 +63,21 @@ bool valid_cifar(const fs::path& dir) {
 }  // namespace
 
 void download_with_curl(const std::string& url, const std::string& file, bool show_progress) {
-    std::vector<std::string> args = {"curl", "--fail", "--location", "--retry", "2", "--connect-timeout", "30",
-                                     show_progress ? "--progress-bar" : "--silent", "--show-error",
-                                     "--output", file, url};
+    std::vector<std::string> args = {"curl",
+                                     "--fail",
+                                     "--location",
+                                     "--retry",
+                                     "2",
+                                     "--connect-timeout",
+                                     "30",
+                                     show_progress ? "--progress-bar" : "--silent",
+                                     "--show-error",
+                                     "--output",
+                                     file,
+                                     url};
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = 0;
     const int rc = posix_spawnp(&pid, "curl", nullptr, nullptr, argv.data(), environ);
@@ -135,8 +152,10 @@ FetchResult fetch_cifar10(const FetchOptions& o, const std::function<void(const 
         throw;
     }
     if (!downloaded.empty()) {
-        if (o.keep_archive) fs::rename(downloaded, dest / "cifar-10-binary.tar.gz");
-        else fs::remove(downloaded);
+        if (o.keep_archive)
+            fs::rename(downloaded, dest / "cifar-10-binary.tar.gz");
+        else
+            fs::remove(downloaded);
     }
     return {target.string(), false};
 }

@@ -10,11 +10,11 @@ extern const char* const kCifar10Url;
 extern const char* const kCifar10Md5;
 
 struct FetchOptions {
-    std::string dest_dir;      // the data directory; cifar-10-batches-bin/ is created inside
+    std::string dest_dir;  // the data directory; cifar-10-batches-bin/ is created inside
     std::string url = kCifar10Url;
     std::string md5 = kCifar10Md5;
-    std::string archive;       // use this local file instead of downloading
-    bool force = false;        // replace an existing valid copy
+    std::string archive;  // use this local file instead of downloading
+    bool force = false;   // replace an existing valid copy
     bool keep_archive = false;
     bool show_progress = false;  // curl's progress bar on stderr
 };

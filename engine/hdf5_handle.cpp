@@ -108,11 +108,14 @@ void write_strings_attribute(hid_t obj, const std::string& name, const std::vect
     H5Handle s = space(H5Screate_simple(1, &n, nullptr), "dataspace");
     H5Handle a = open_or_create_attribute(obj, name, t.get(), s.get());
     std::vector<const char*> ptrs;
-    for (const auto& v : values) ptrs.push_back(v.c_str());
+    for (const auto& v : values)
+        ptrs.push_back(v.c_str());
     if (!ptrs.empty()) ok(H5Awrite(a.get(), t.get(), ptrs.data()), "writing attribute " + name);
 }
 
-bool has_attribute(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+bool has_attribute(hid_t obj, const std::string& name) {
+    return H5Aexists(obj, name.c_str()) > 0;
+}
 
 std::string read_string_attribute(hid_t obj, const std::string& name) {
     H5Handle a = attribute(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "missing attribute '" + name + "'");
@@ -254,7 +257,8 @@ void append_table(hid_t parent, const std::string& name, const std::vector<doubl
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     H5Sget_simple_extent_dims(s.get(), dims.data(), nullptr);
     hsize_t row = 1;
-    for (int i = 1; i < rank; ++i) row *= dims[static_cast<std::size_t>(i)];
+    for (int i = 1; i < rank; ++i)
+        row *= dims[static_cast<std::size_t>(i)];
     if (values.size() != rows * row) throw RunFileError("table " + name + ": row size mismatch");
     std::vector<hsize_t> start(dims.size(), 0), count = dims;
     start[0] = dims[0];
@@ -277,7 +281,8 @@ std::vector<double> read_table(hid_t parent, const std::string& name, std::vecto
     shape.assign(static_cast<std::size_t>(rank), 0);
     H5Sget_simple_extent_dims(s.get(), shape.data(), nullptr);
     std::size_t n = 1;
-    for (hsize_t x : shape) n *= x;
+    for (hsize_t x : shape)
+        n *= x;
     std::vector<double> v(n);
     if (n) ok(H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "reading " + name);
     return v;
@@ -301,9 +306,9 @@ std::vector<long long> read_ints_attribute(hid_t obj, const std::string& name) {
 
 void create_int_scalar(hid_t parent, const std::string& name, long long value) {
     H5Handle s = space(H5Screate(H5S_SCALAR), "dataspace");
-    H5Handle d = dataset(H5Dcreate2(parent, name.c_str(), H5T_STD_I64LE, s.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                    H5P_DEFAULT),
-                         "creating dataset " + name);
+    H5Handle d =
+        dataset(H5Dcreate2(parent, name.c_str(), H5T_STD_I64LE, s.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                "creating dataset " + name);
     ok(H5Dwrite(d.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value), "writing " + name);
 }
 

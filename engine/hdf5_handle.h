@@ -12,12 +12,12 @@
 namespace normout {
 
 class RunFileError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 class H5Handle {
-public:
+  public:
     using Closer = herr_t (*)(hid_t);
     H5Handle() = default;
     H5Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
@@ -41,7 +41,7 @@ public:
         id_ = H5I_INVALID_HID;
     }
 
-private:
+  private:
     hid_t id_ = H5I_INVALID_HID;
     Closer closer_ = nullptr;
 };
@@ -55,13 +55,27 @@ std::recursive_mutex& hdf5_mutex();
 
 namespace h5 {
 H5Handle check(hid_t id, H5Handle::Closer closer, const std::string& what);
-inline H5Handle file(hid_t id, const std::string& what) { return check(id, H5Fclose, what); }
-inline H5Handle group(hid_t id, const std::string& what) { return check(id, H5Gclose, what); }
-inline H5Handle dataset(hid_t id, const std::string& what) { return check(id, H5Dclose, what); }
-inline H5Handle space(hid_t id, const std::string& what) { return check(id, H5Sclose, what); }
-inline H5Handle attribute(hid_t id, const std::string& what) { return check(id, H5Aclose, what); }
-inline H5Handle plist(hid_t id, const std::string& what) { return check(id, H5Pclose, what); }
-inline H5Handle type(hid_t id, const std::string& what) { return check(id, H5Tclose, what); }
+inline H5Handle file(hid_t id, const std::string& what) {
+    return check(id, H5Fclose, what);
+}
+inline H5Handle group(hid_t id, const std::string& what) {
+    return check(id, H5Gclose, what);
+}
+inline H5Handle dataset(hid_t id, const std::string& what) {
+    return check(id, H5Dclose, what);
+}
+inline H5Handle space(hid_t id, const std::string& what) {
+    return check(id, H5Sclose, what);
+}
+inline H5Handle attribute(hid_t id, const std::string& what) {
+    return check(id, H5Aclose, what);
+}
+inline H5Handle plist(hid_t id, const std::string& what) {
+    return check(id, H5Pclose, what);
+}
+inline H5Handle type(hid_t id, const std::string& what) {
+    return check(id, H5Tclose, what);
+}
 void ok(herr_t status, const std::string& what);
 
 void write_string_attribute(hid_t obj, const std::string& name, const std::string& value);

@@ -1,11 +1,11 @@
 #include "engine/image_codec.h"
 
 // libjpeg's header needs FILE and size_t declared first.
+#include <jpeglib.h>
+#include <png.h>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
-#include <jpeglib.h>
-#include <png.h>
 
 #include <memory>
 

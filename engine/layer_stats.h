@@ -44,7 +44,7 @@ struct LayerEpochSnapshot {
     std::vector<double> hist_edges;   // bins + 1
     std::vector<double> hist_counts;  // bins
     double hist_zero = 0, hist_under = 0, hist_over = 0;
-    std::vector<double> keep_hist;  // 20 bins of p over [0, 1] (NormOut/Dropout layers)
+    std::vector<double> keep_hist;                  // 20 bins of p over [0, 1] (NormOut/Dropout layers)
     std::vector<std::vector<double>> neuron_hists;  // per tracked neuron: bins + under + over, same edges
 };
 
@@ -53,15 +53,15 @@ struct InstrumentedLayer {
     int index = 0;
     std::string kind;
     std::string description;
-    int64_t units = 0;  // features, or channels of a 4-D layer
-    bool keep = false;  // NormOut or Dropout: keep-probability statistics
+    int64_t units = 0;         // features, or channels of a 4-D layer
+    bool keep = false;         // NormOut or Dropout: keep-probability statistics
     std::vector<int> neurons;  // units with their own histograms
 };
 
 // Exponentially weighted moving average; non-finite values are skipped so that one NaN does not
 // erase the history.
 class Ewma {
-public:
+  public:
     explicit Ewma(double alpha = 0.02) : alpha_(alpha) {}
     double add(double x) {
         if (std::isfinite(x)) value_ = std::isfinite(value_) ? alpha_ * x + (1 - alpha_) * value_ : x;
@@ -70,7 +70,7 @@ public:
     double value() const { return value_; }
     void set(double v) { value_ = v; }
 
-private:
+  private:
     double alpha_;
     double value_ = NAN;
 };

@@ -27,7 +27,8 @@ torch::Tensor NormOutImpl::keep_probability(const torch::Tensor& x) const {
         if (x.dim() == 4 && spec_.map_4d == "channel") {
             dims.push_back(1);
         } else {
-            for (int64_t d = 1; d < x.dim(); ++d) dims.push_back(d);
+            for (int64_t d = 1; d < x.dim(); ++d)
+                dims.push_back(d);
         }
     }
     const torch::Tensor m = at::amax(a, dims, /*keepdim=*/true);
@@ -64,7 +65,9 @@ void NormOutImpl::pretty_print(std::ostream& stream) const {
     stream << info.describe();
 }
 
-DropoutLayerImpl::DropoutLayerImpl(const LayerSpec& spec) : spec_(spec) { validate(spec_, "layer"); }
+DropoutLayerImpl::DropoutLayerImpl(const LayerSpec& spec) : spec_(spec) {
+    validate(spec_, "layer");
+}
 
 torch::Tensor DropoutLayerImpl::forward(const torch::Tensor& x) {
     if ((!is_training() && !spec_.at_inference) || spec_.p == 0.0) return x;

@@ -14,7 +14,7 @@ namespace normout {
 // Kept units keep their magnitude unless `rescale` divides them by p. The mask is sampled, so
 // no gradient flows through p (as in the authors' code).
 class NormOutImpl : public torch::nn::Module {
-public:
+  public:
     explicit NormOutImpl(const LayerSpec& spec);
     torch::Tensor forward(const torch::Tensor& x);
     // p for every element of x (no sampling). x: [N, F] or [N, C, H, W] (any rank >= 2).
@@ -26,7 +26,7 @@ public:
     bool capture = false;
     torch::Tensor last_p, last_keep;
 
-private:
+  private:
     LayerSpec spec_;
     bool softmax_ = false;
     bool over_batch_ = false;
@@ -36,7 +36,7 @@ TORCH_MODULE(NormOut);
 
 // Inverted dropout: a unit is dropped with probability p, kept units are scaled by 1/(1-p).
 class DropoutLayerImpl : public torch::nn::Module {
-public:
+  public:
     explicit DropoutLayerImpl(const LayerSpec& spec);
     torch::Tensor forward(const torch::Tensor& x);
     const LayerSpec& spec() const { return spec_; }
@@ -45,7 +45,7 @@ public:
     bool capture = false;  // as NormOut's
     torch::Tensor last_p, last_keep;
 
-private:
+  private:
     LayerSpec spec_;
 };
 TORCH_MODULE(DropoutLayer);

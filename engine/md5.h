@@ -6,12 +6,12 @@
 namespace normout {
 
 class Md5 {
-public:
+  public:
     Md5();
     void update(const void* data, std::size_t size);
     std::string hex_digest();  // finalises; call once
 
-private:
+  private:
     void block(const uint8_t* p);
     uint32_t state_[4];
     uint64_t length_ = 0;

@@ -21,7 +21,7 @@ namespace {
 // torch::nn::Identity exists in both LibTorch 1.13 and 2.x, but its printing differs; ours is
 // one line and keeps the table readable.
 class PassImpl : public torch::nn::Module {
-public:
+  public:
     torch::Tensor forward(const torch::Tensor& x) { return x; }
     void pretty_print(std::ostream& s) const override { s << "Identity()"; }
 };
@@ -61,7 +61,9 @@ NetImpl::NetImpl(std::vector<LayerInfo> table, const std::vector<float>& mean, c
             pool_index_ = static_cast<int64_t>(i);
 }
 
-torch::Tensor NetImpl::normalise(const torch::Tensor& pixels) const { return (pixels - mean_) / std_; }
+torch::Tensor NetImpl::normalise(const torch::Tensor& pixels) const {
+    return (pixels - mean_) / std_;
+}
 
 void NetImpl::set_probe(Probe probe, std::vector<bool> watched) {
     probe_ = std::move(probe);
@@ -95,8 +97,8 @@ torch::Tensor NetImpl::forward(const torch::Tensor& pixels) {
     return x;
 }
 
-Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean,
-                const std::vector<float>& stddev, bool fast_classifier) {
+Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean, const std::vector<float>& stddev,
+                bool fast_classifier) {
     Net net(table, mean, stddev);
     net->set_fast_classifier(fast_classifier);
     torch::NoGradGuard no_grad;

@@ -13,7 +13,7 @@
 namespace normout {
 
 class NetImpl : public torch::nn::Module {
-public:
+  public:
     NetImpl(std::vector<LayerInfo> table, const std::vector<float>& mean, const std::vector<float>& stddev);
 
     // AdaptiveAvgPool2d(7) on a 1 x 1 map copies each channel 49 times, so Flatten + Linear
@@ -32,7 +32,7 @@ public:
     const std::vector<LayerInfo>& table() const { return table_; }
     torch::Tensor normalise(const torch::Tensor& pixels) const;
 
-private:
+  private:
     std::vector<LayerInfo> table_;
     torch::Tensor mean_;
     torch::Tensor std_;
@@ -47,8 +47,8 @@ TORCH_MODULE(Net);
 
 // Builds the model with torchvision's VGG initialisation (Kaiming-normal convolutions, N(0, 0.01)
 // linear layers, unit BatchNorm), drawing from the global torch generator.
-Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean,
-                const std::vector<float>& stddev, bool fast_classifier = true);
+Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean, const std::vector<float>& stddev,
+                bool fast_classifier = true);
 
 // Output shape of each layer for one input of the given shape [C, H, W].
 std::vector<std::vector<int64_t>> layer_output_shapes(Net& net, const std::vector<int64_t>& chw);

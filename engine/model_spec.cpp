@@ -95,7 +95,8 @@ std::vector<LayerInfo> base_layer_table(const ModelConfig& model, int in_channel
     t.push_back(simple("ReLU"));
     t.push_back(d);
     t.push_back(simple("Linear", h, num_classes));
-    for (std::size_t i = 0; i < t.size(); ++i) t[i].base_index = static_cast<int>(i);
+    for (std::size_t i = 0; i < t.size(); ++i)
+        t[i].base_index = static_cast<int>(i);
     return t;
 }
 

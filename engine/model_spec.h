@@ -9,11 +9,11 @@
 namespace normout {
 
 struct LayerInfo {
-    std::string kind;  // Conv2d BatchNorm2d ReLU MaxPool2d AdaptiveAvgPool2d Flatten Linear
-                       // Dropout NormOut Identity
-    int in = 0;        // channels or features in
-    int out = 0;       // channels or features out
-    LayerSpec custom;  // for Dropout / NormOut / Identity
+    std::string kind;     // Conv2d BatchNorm2d ReLU MaxPool2d AdaptiveAvgPool2d Flatten Linear
+                          // Dropout NormOut Identity
+    int in = 0;           // channels or features in
+    int out = 0;          // channels or features out
+    LayerSpec custom;     // for Dropout / NormOut / Identity
     int base_index = -1;  // index in the base table, -1 for an inserted layer
     bool from_surgery = false;
 

@@ -51,7 +51,7 @@ struct RunOutcome {
 };
 
 class TrainingObserver {
-public:
+  public:
     virtual ~TrainingObserver() = default;
     virtual void on_run_started(const RunStartInfo&) {}
     virtual void on_step(const StepProgress&) {}
@@ -65,12 +65,12 @@ public:
 
 // Set from any thread (a Stop button, a signal handler); the engine stops before the next batch.
 class CancelToken {
-public:
+  public:
     void cancel() { flag_.store(true); }
     bool cancelled() const { return flag_.load(); }
     void reset() { flag_.store(false); }
 
-private:
+  private:
     std::atomic<bool> flag_{false};
 };
 

@@ -11,18 +11,18 @@ namespace normout {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(Net& net, const TrainConfig& t) {
     if (t.optimizer == "adam")
-        return std::make_unique<torch::optim::Adam>(
-            net->parameters(), torch::optim::AdamOptions(t.lr)
-                                   .betas({t.adam_beta1, t.adam_beta2})
-                                   .eps(t.adam_eps)
-                                   .weight_decay(t.weight_decay));
+        return std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(t.lr)
+                                                                           .betas({t.adam_beta1, t.adam_beta2})
+                                                                           .eps(t.adam_eps)
+                                                                           .weight_decay(t.weight_decay));
     return std::make_unique<torch::optim::SGD>(
         net->parameters(),
         torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay).nesterov(t.nesterov));
 }
 
 void set_learning_rate(torch::optim::Optimizer& opt, double lr) {
-    for (auto& group : opt.param_groups()) group.options().set_lr(lr);
+    for (auto& group : opt.param_groups())
+        group.options().set_lr(lr);
 }
 
 double learning_rate_at(const TrainConfig& t, int epoch) {

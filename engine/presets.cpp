@@ -35,7 +35,8 @@ std::vector<SurgeryOp> place(const LayerSpec& layer, std::vector<int> at) {
     std::vector<int> rest;
     for (int i : {48, 51}) {
         bool used = false;
-        for (int a : at) used |= a == i;
+        for (int a : at)
+            used |= a == i;
         if (!used) rest.push_back(i);
     }
     if (!rest.empty()) ops.push_back({"replace", rest, identity()});
@@ -44,7 +45,8 @@ std::vector<SurgeryOp> place(const LayerSpec& layer, std::vector<int> at) {
 
 std::string indices_text(const std::vector<int>& at, char sep) {
     std::ostringstream s;
-    for (std::size_t i = 0; i < at.size(); ++i) s << (i ? std::string(1, sep) : "") << at[i];
+    for (std::size_t i = 0; i < at.size(); ++i)
+        s << (i ? std::string(1, sep) : "") << at[i];
     return s.str();
 }
 
@@ -54,8 +56,8 @@ std::string number_text(double v) {
     return s.str();
 }
 
-Preset thesis_row(const std::string& slug, const std::string& title, std::vector<SurgeryOp> surgery,
-                  double train_acc, double test_acc) {
+Preset thesis_row(const std::string& slug, const std::string& title, std::vector<SurgeryOp> surgery, double train_acc,
+                  double test_acc) {
     Preset p;
     p.name = "thesis/" + slug;
     p.title = title;
@@ -120,14 +122,14 @@ std::vector<Preset> make_presets() {
     for (const auto& f : max_families)
         for (const auto& r : f.rows)
             all.push_back(thesis_row(std::string(f.slug) + "-" + indices_text(r.at, '-'),
-                                     std::string(f.title) + " " + indices_text(r.at, ' '), place(normout(f.variant), r.at),
-                                     r.train, r.test));
+                                     std::string(f.title) + " " + indices_text(r.at, ' '),
+                                     place(normout(f.variant), r.at), r.train, r.test));
 
     struct SoftRow {
         double t, train, test;
     };
-    for (const auto& r : std::vector<SoftRow>{
-             {5, 10.5, 17.2}, {10, 10.8, 18.9}, {50, 96.6, 91.3}, {80, 96.6, 91.1}, {100, 96.8, 91.1}})
+    for (const auto& r :
+         std::vector<SoftRow>{{5, 10.5, 17.2}, {10, 10.8, 18.9}, {50, 96.6, 91.3}, {80, 96.6, 91.1}, {100, 96.8, 91.1}})
         all.push_back(thesis_row("spatiotemporal-softmax-48-51-T" + number_text(r.t),
                                  "Spatiotemporal Softmax 48 51 T=" + number_text(r.t),
                                  place(normout("spatiotemporal-softmax", r.t), {48, 51}), r.train, r.test));

@@ -36,7 +36,9 @@ std::vector<int64_t> unit_dims(int64_t dim) {
     return {0};
 }
 
-at::Tensor as_units(const at::Tensor& t) { return (t.dim() == 2 || t.dim() == 4) ? t : t.flatten(1); }
+at::Tensor as_units(const at::Tensor& t) {
+    return (t.dim() == 2 || t.dim() == 4) ? t : t.flatten(1);
+}
 
 }  // namespace
 
@@ -66,9 +68,11 @@ Instrumentation::Instrumentation(Net& net, const InstrumentConfig& config, const
         auto probe = std::make_unique<Probe>();
         const auto& shape = shapes[static_cast<std::size_t>(index)];
         int64_t units = 1;
-        if (shape.size() == 2 || shape.size() == 4) units = shape[1];
+        if (shape.size() == 2 || shape.size() == 4)
+            units = shape[1];
         else
-            for (std::size_t d = 1; d < shape.size(); ++d) units *= shape[d];
+            for (std::size_t d = 1; d < shape.size(); ++d)
+                units *= shape[d];
         probe->info.index = index;
         probe->info.kind = table[static_cast<std::size_t>(index)].kind;
         probe->info.description = table[static_cast<std::size_t>(index)].describe();
@@ -126,8 +130,9 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
         if (last_p.defined() && last_keep.defined()) {
             p_full = last_p.expand_as(last_keep).to(at::kFloat);
             const double n = static_cast<double>(last_keep.numel());
-            keep_row = at::stack({p_full.mean().to(at::kDouble), last_keep.sum().to(at::kDouble) / n,
-                                  p_full.lt(0.05).sum().to(at::kDouble) / n, p_full.gt(0.95).sum().to(at::kDouble) / n});
+            keep_row =
+                at::stack({p_full.mean().to(at::kDouble), last_keep.sum().to(at::kDouble) / n,
+                           p_full.lt(0.05).sum().to(at::kDouble) / n, p_full.gt(0.95).sum().to(at::kDouble) / n});
         }
     }
     const at::Tensor out_stats = tensor_stats(out);
@@ -138,8 +143,8 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
     const at::Tensor u = as_units(out);
     const auto dims = unit_dims(u.dim());
     if (p.n_sum.defined() && p.n_sum.device() != out.device()) {  // restored from a checkpoint
-        for (at::Tensor* t : {&p.n_sum, &p.n_sumsq, &p.n_nonzero, &p.hist, &p.zero_count, &p.keep_hist, &p.neuron_hist,
-                              &p.neuron_idx})
+        for (at::Tensor* t :
+             {&p.n_sum, &p.n_sumsq, &p.n_nonzero, &p.hist, &p.zero_count, &p.keep_hist, &p.neuron_hist, &p.neuron_idx})
             *t = t->to(out.device());
     }
     if (!p.n_sum.defined()) {
@@ -255,7 +260,8 @@ std::vector<LayerEpochSnapshot> Instrumentation::end_epoch(int epoch) {
             const int z = std::min(bins - 1, static_cast<int>(std::floor(-p.lo * bins / (p.hi - p.lo))));
             s.hist_counts[static_cast<std::size_t>(z)] -= s.hist_zero;
         }
-        for (int b = 0; b <= bins; ++b) s.hist_edges.push_back(p.lo + (p.hi - p.lo) * b / bins);
+        for (int b = 0; b <= bins; ++b)
+            s.hist_edges.push_back(p.lo + (p.hi - p.lo) * b / bins);
         if (p.info.keep) {
             const at::Tensor kh = p.keep_hist.to(at::kCPU).contiguous();
             s.keep_hist.assign(kh.data_ptr<double>(), kh.data_ptr<double>() + kh.numel());
@@ -287,7 +293,8 @@ std::vector<std::pair<std::string, at::Tensor>> Instrumentation::state() const {
         const Probe& p = *pp;
         const std::string key = "instrument/" + std::to_string(p.info.index) + "/";
         std::vector<double> scalars;
-        for (const auto& e : p.ewma) scalars.push_back(e.value());
+        for (const auto& e : p.ewma)
+            scalars.push_back(e.value());
         scalars.push_back(p.n_count);
         scalars.push_back(p.lo);
         scalars.push_back(p.hi);
@@ -315,7 +322,8 @@ void Instrumentation::load_state(const std::map<std::string, at::Tensor>& state)
         const at::Tensor v = s->second.to(at::kDouble).contiguous();
         if (v.numel() != 19) continue;
         const double* d = v.data_ptr<double>();
-        for (std::size_t i = 0; i < 15; ++i) p.ewma[i].set(d[i]);
+        for (std::size_t i = 0; i < 15; ++i)
+            p.ewma[i].set(d[i]);
         p.n_count = d[15];
         p.lo = d[16];
         p.hi = d[17];

@@ -14,7 +14,7 @@
 namespace normout {
 
 class Instrumentation {
-public:
+  public:
     // Validates the configured layers and neurons against the model (ConfigError otherwise).
     Instrumentation(Net& net, const InstrumentConfig& config, const std::vector<int64_t>& input_chw);
     ~Instrumentation();
@@ -34,7 +34,7 @@ public:
     std::vector<std::pair<std::string, at::Tensor>> state() const;
     void load_state(const std::map<std::string, at::Tensor>& state);
 
-private:
+  private:
     struct Probe;
     void observe(int index, const at::Tensor& input, const at::Tensor& output);
 
@@ -46,7 +46,7 @@ private:
     bool active_ = false;
     int64_t step_ = 0;
     std::vector<std::pair<int64_t, std::size_t>> pending_ids_;  // (step, probe) of each queued row
-    std::vector<at::Tensor> pending_;                          // one row of statistics each
+    std::vector<at::Tensor> pending_;                           // one row of statistics each
 };
 
 }  // namespace normout

@@ -6,7 +6,7 @@
 namespace normout {
 
 class SplitMix64 {
-public:
+  public:
     explicit SplitMix64(uint64_t seed) : state_(seed) {}
     uint64_t next() {
         uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
@@ -22,12 +22,13 @@ public:
         if (n <= 1) return 0;
         const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
         uint64_t r;
-        do r = next();
+        do
+            r = next();
         while (r >= limit);
         return r % n;
     }
 
-private:
+  private:
     uint64_t state_;
 };
 

@@ -78,11 +78,14 @@ std::vector<std::string> read_texts(hid_t group, const std::string& name) {
     std::vector<char> buf(n * size, '\0');
     if (n) h5::ok(H5Dread(d.get(), ft.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "reading " + name);
     std::vector<std::string> out;
-    for (hsize_t i = 0; i < n; ++i) out.emplace_back(buf.data() + i * size, strnlen(buf.data() + i * size, size));
+    for (hsize_t i = 0; i < n; ++i)
+        out.emplace_back(buf.data() + i * size, strnlen(buf.data() + i * size, size));
     return out;
 }
 
-hsize_t column_length(hid_t group, const std::string& name) { return h5::series_length(group, name); }
+hsize_t column_length(hid_t group, const std::string& name) {
+    return h5::series_length(group, name);
+}
 
 }  // namespace
 
@@ -129,13 +132,17 @@ void AnalysisWriter::append(const std::string& table, const std::vector<Analysis
     try {
         const hid_t root = impl_->root.get();
         if (H5Lexists(root, table.c_str(), H5P_DEFAULT) <= 0)
-            h5::group(H5Gcreate2(root, table.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating table " + table);
+            h5::group(H5Gcreate2(root, table.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                      "creating table " + table);
         H5Handle g = h5::group(H5Gopen2(root, table.c_str(), H5P_DEFAULT), "opening table " + table);
         std::set<std::string> numbers, texts;
-        for (const auto& name : children(g.get())) (is_text(g.get(), name) ? texts : numbers).insert(name);
+        for (const auto& name : children(g.get()))
+            (is_text(g.get(), name) ? texts : numbers).insert(name);
         hsize_t length = 0;
-        for (const auto& name : numbers) length = std::max(length, column_length(g.get(), name));
-        for (const auto& name : texts) length = std::max(length, column_length(g.get(), name));
+        for (const auto& name : numbers)
+            length = std::max(length, column_length(g.get(), name));
+        for (const auto& name : texts)
+            length = std::max(length, column_length(g.get(), name));
         // New columns start with as many empty rows as the table has.
         for (const auto& r : rows) {
             for (const auto& [name, v] : r.numbers)
@@ -185,7 +192,8 @@ void AnalysisWriter::write_array(const std::string& name, const AnalysisArray& a
             h5::ok(H5Ldelete(g.get(), name.c_str(), H5P_DEFAULT), "replacing array " + name);
         std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
         std::size_t n = 1;
-        for (hsize_t d : dims) n *= d;
+        for (hsize_t d : dims)
+            n *= d;
         if (n != a.values.size()) throw RunFileError("array " + name + ": shape does not match its values");
         H5Handle s = h5::space(dims.empty() ? H5Screate(H5S_SCALAR)
                                             : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
@@ -193,8 +201,11 @@ void AnalysisWriter::write_array(const std::string& name, const AnalysisArray& a
         H5Handle d = h5::dataset(
             H5Dcreate2(g.get(), name.c_str(), H5T_IEEE_F64LE, s.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
             "creating array " + name);
-        if (n) h5::ok(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()), "writing " + name);
-        for (const auto& [key, value] : a.attributes) h5::write_string_attribute(d.get(), key, value);
+        if (n)
+            h5::ok(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()),
+                   "writing " + name);
+        for (const auto& [key, value] : a.attributes)
+            h5::write_string_attribute(d.get(), key, value);
     } catch (const RunFileError& e) {
         throw RunFileError(impl_->path + ": " + e.what());
     }
@@ -229,16 +240,18 @@ AnalysisData read_analysis(const std::string& run_path) {
                         shape.assign(static_cast<std::size_t>(std::max(rank, 0)), 0);
                         if (rank > 0) H5Sget_simple_extent_dims(s.get(), shape.data(), nullptr);
                         std::size_t n = 1;
-                        for (hsize_t x : shape) n *= x;
+                        for (hsize_t x : shape)
+                            n *= x;
                         a.values.resize(n);
-                        if (n) h5::ok(H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()),
-                                      "reading " + name);
+                        if (n)
+                            h5::ok(H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()),
+                                   "reading " + name);
                         a.shape.assign(shape.begin(), shape.end());
                         const int nattrs = H5Aget_num_attrs(d.get());
                         for (int i = 0; i < nattrs; ++i) {
                             char attr[256];
-                            if (H5Aget_name_by_idx(d.get(), ".", H5_INDEX_NAME, H5_ITER_INC, static_cast<hsize_t>(i), attr,
-                                                   sizeof attr, H5P_DEFAULT) >= 0)
+                            if (H5Aget_name_by_idx(d.get(), ".", H5_INDEX_NAME, H5_ITER_INC, static_cast<hsize_t>(i),
+                                                   attr, sizeof attr, H5P_DEFAULT) >= 0)
                                 a.attributes[attr] = h5::read_string_attribute(d.get(), attr);
                         }
                         out.arrays[name] = std::move(a);
@@ -262,8 +275,10 @@ AnalysisData read_analysis(const std::string& run_path) {
                 auto& dst = out.tables[table].rows;
                 for (std::size_t r = 0; r < rows; ++r) {
                     AnalysisRow row;
-                    for (const auto& [col, v] : numbers) row.numbers[col] = v[r];
-                    for (const auto& [col, v] : texts) row.texts[col] = v[r];
+                    for (const auto& [col, v] : numbers)
+                        row.numbers[col] = v[r];
+                    for (const auto& [col, v] : texts)
+                        row.texts[col] = v[r];
                     dst.push_back(std::move(row));
                 }
             }

@@ -17,7 +17,7 @@ struct AnalysisRow {
 
 struct AnalysisArray {
     std::vector<int64_t> shape;
-    std::vector<double> values;                    // row-major
+    std::vector<double> values;                     // row-major
     std::map<std::string, std::string> attributes;  // e.g. what the axes are
 };
 
@@ -33,7 +33,7 @@ struct AnalysisData {
 // Opens the last segment of a finished, stopped, failed or interrupted run for appending.
 // Throws RunFileError (naming the file) while the run is being written or if the file is not a run.
 class AnalysisWriter {
-public:
+  public:
     explicit AnalysisWriter(const std::string& run_path);
     ~AnalysisWriter();
     AnalysisWriter(const AnalysisWriter&) = delete;
@@ -47,7 +47,7 @@ public:
     // Flushes and fsyncs.
     void commit();
 
-private:
+  private:
     struct Impl;
     Impl* impl_;
 };

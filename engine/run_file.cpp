@@ -27,11 +27,16 @@ struct EpochField {
     double EpochRecord::*member;
 };
 const EpochField kEpochSeries[] = {
-    {"train_loss", &EpochRecord::train_loss},       {"train_accuracy", &EpochRecord::train_accuracy},
-    {"val_loss", &EpochRecord::val_loss},           {"val_accuracy", &EpochRecord::val_accuracy},
-    {"test_loss", &EpochRecord::test_loss},         {"test_accuracy", &EpochRecord::test_accuracy},
-    {"learning_rate", &EpochRecord::learning_rate}, {"epoch_seconds", &EpochRecord::epoch_seconds},
-    {"wall_seconds", &EpochRecord::wall_seconds},   {"images_per_second", &EpochRecord::images_per_second},
+    {"train_loss", &EpochRecord::train_loss},
+    {"train_accuracy", &EpochRecord::train_accuracy},
+    {"val_loss", &EpochRecord::val_loss},
+    {"val_accuracy", &EpochRecord::val_accuracy},
+    {"test_loss", &EpochRecord::test_loss},
+    {"test_accuracy", &EpochRecord::test_accuracy},
+    {"learning_rate", &EpochRecord::learning_rate},
+    {"epoch_seconds", &EpochRecord::epoch_seconds},
+    {"wall_seconds", &EpochRecord::wall_seconds},
+    {"images_per_second", &EpochRecord::images_per_second},
     {"generalisation_gap", &EpochRecord::generalisation_gap},
 };
 struct StepField {
@@ -45,7 +50,9 @@ const StepField kStepSeries[] = {
     {"wall_seconds", &StepRecord::wall_seconds},
 };
 
-std::string with_path(const std::string& path, const std::string& what) { return path + ": " + what; }
+std::string with_path(const std::string& path, const std::string& what) {
+    return path + ": " + what;
+}
 
 void fsync_path(const std::string& path, int flags) {
     const int fd = ::open(path.c_str(), flags);
@@ -62,12 +69,18 @@ H5Handle open_group(hid_t parent, const char* name) {
 
 std::string to_string(RunStatus s) {
     switch (s) {
-        case RunStatus::Running: return "running";
-        case RunStatus::Finished: return "finished";
-        case RunStatus::Stopped: return "stopped";
-        case RunStatus::Interrupted: return "interrupted";
-        case RunStatus::Diverged: return "diverged";
-        case RunStatus::Failed: return "failed";
+        case RunStatus::Running:
+            return "running";
+        case RunStatus::Finished:
+            return "finished";
+        case RunStatus::Stopped:
+            return "stopped";
+        case RunStatus::Interrupted:
+            return "interrupted";
+        case RunStatus::Diverged:
+            return "diverged";
+        case RunStatus::Failed:
+            return "failed";
     }
     return "unknown";
 }
@@ -97,8 +110,10 @@ std::string new_run_id() {
     const char* digits = "0123456789abcdef";
     std::string id = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx";
     for (char& c : id) {
-        if (c == 'x') c = digits[rd() % 16];
-        else if (c == 'y') c = digits[8 + rd() % 4];
+        if (c == 'x')
+            c = digits[rd() % 16];
+        else if (c == 'y')
+            c = digits[8 + rd() % 4];
     }
     return id;
 }
@@ -171,21 +186,23 @@ RunWriter::RunWriter(const std::string& path, const RunHeader& h) : path_(path),
             H5Handle epoch = h5::group(H5Gcreate2(f, "metrics/epoch", lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
                                        "creating /metrics/epoch");
             h5::create_series(epoch.get(), "epoch", 64);
-            for (const auto& s : kEpochSeries) h5::create_series(epoch.get(), s.name, 64);
+            for (const auto& s : kEpochSeries)
+                h5::create_series(epoch.get(), s.name, 64);
             H5Handle step = h5::group(H5Gcreate2(f, "metrics/step", lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
                                       "creating /metrics/step");
             h5::create_series(step.get(), "global_step", 1024);
             h5::create_series(step.get(), "epoch", 1024);
-            for (const auto& s : kStepSeries) h5::create_series(step.get(), s.name, 1024);
+            for (const auto& s : kStepSeries)
+                h5::create_series(step.get(), s.name, 1024);
 
             H5Handle weights =
                 h5::group(H5Gcreate2(f, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /weights");
             for (const auto& a : h.weights) {
                 std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
-                H5Handle s = h5::space(
-                    dims.empty() ? H5Screate(H5S_SCALAR)
-                                 : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                    "dataspace");
+                H5Handle s =
+                    h5::space(dims.empty() ? H5Screate(H5S_SCALAR)
+                                           : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                              "dataspace");
                 h5::dataset(H5Dcreate2(weights.get(), a.name.c_str(), a.is_integer ? H5T_STD_I64LE : H5T_IEEE_F32LE,
                                        s.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                             "creating weight " + a.name);
@@ -231,10 +248,12 @@ void RunWriter::append_epochs(const std::vector<EpochRecord>& rows) {
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     try {
         std::vector<double> v(rows.size());
-        for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].epoch;
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            v[i] = rows[i].epoch;
         h5::append_series(epoch_group_.get(), "epoch", v);
         for (const auto& s : kEpochSeries) {
-            for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].*(s.member);
+            for (std::size_t i = 0; i < rows.size(); ++i)
+                v[i] = rows[i].*(s.member);
             h5::append_series(epoch_group_.get(), s.name, v);
         }
     } catch (const RunFileError& e) {
@@ -247,12 +266,15 @@ void RunWriter::append_steps(const std::vector<StepRecord>& rows) {
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     try {
         std::vector<double> v(rows.size());
-        for (std::size_t i = 0; i < rows.size(); ++i) v[i] = static_cast<double>(rows[i].global_step);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            v[i] = static_cast<double>(rows[i].global_step);
         h5::append_series(step_group_.get(), "global_step", v);
-        for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].epoch;
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            v[i] = rows[i].epoch;
         h5::append_series(step_group_.get(), "epoch", v);
         for (const auto& s : kStepSeries) {
-            for (std::size_t i = 0; i < rows.size(); ++i) v[i] = rows[i].*(s.member);
+            for (std::size_t i = 0; i < rows.size(); ++i)
+                v[i] = rows[i].*(s.member);
             h5::append_series(step_group_.get(), s.name, v);
         }
     } catch (const RunFileError& e) {
@@ -355,8 +377,9 @@ H5Handle open_for_reading(const std::string& path) {
     if (!f) {
         H5Handle plain(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
         if (!plain)
-            throw RunFileError("cannot open the file: it is damaged, or still marked open by a writer that was not "
-                               "in SWMR mode (h5clear -s repairs the mark)");
+            throw RunFileError(
+                "cannot open the file: it is damaged, or still marked open by a writer that was not "
+                "in SWMR mode (h5clear -s repairs the mark)");
         return plain;
     }
     return f;
@@ -425,7 +448,8 @@ Segment read_segment(const std::string& path) {
     s.epochs.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
         s.epochs[i].epoch = static_cast<int>(epochs[i]);
-        for (std::size_t c = 0; c < cols.size(); ++c) s.epochs[i].*(kEpochSeries[c].member) = cols[c][i];
+        for (std::size_t c = 0; c < cols.size(); ++c)
+            s.epochs[i].*(kEpochSeries[c].member) = cols[c][i];
     }
     H5Handle step = open_group(f, "metrics/step");
     const auto gs = h5::read_series(step.get(), "global_step");
@@ -440,7 +464,8 @@ Segment read_segment(const std::string& path) {
     for (std::size_t i = 0; i < n; ++i) {
         s.steps[i].global_step = static_cast<int64_t>(gs[i]);
         s.steps[i].epoch = static_cast<int>(ep[i]);
-        for (std::size_t c = 0; c < cols.size(); ++c) s.steps[i].*(kStepSeries[c].member) = cols[c][i];
+        for (std::size_t c = 0; c < cols.size(); ++c)
+            s.steps[i].*(kStepSeries[c].member) = cols[c][i];
     }
 
     instrument_io::read(f, s.instrument, false, false);
@@ -487,8 +512,8 @@ RunInfo read_run(const std::string& path) {
             Segment& s = segments[k];
             if (k > 0) {
                 // A continuation supersedes what earlier segments recorded after its checkpoint.
-                info.epochs.resize(std::min<std::size_t>(info.epochs.size(),
-                                                         static_cast<std::size_t>(s.header.resumed_epoch_rows)));
+                info.epochs.resize(
+                    std::min<std::size_t>(info.epochs.size(), static_cast<std::size_t>(s.header.resumed_epoch_rows)));
                 while (!info.steps.empty() && info.steps.back().global_step > s.header.resumed_from_step)
                     info.steps.pop_back();
             }
@@ -536,9 +561,11 @@ InstrumentData read_instrumentation(const std::string& path, bool with_epochs) {
                 out.ewma_alpha = part.ewma_alpha;
             } else {  // a continuation supersedes what came after its checkpoint
                 for (auto& [layer, rows] : out.steps)
-                    while (!rows.empty() && rows.back().global_step > seg.resumed_from_step) rows.pop_back();
+                    while (!rows.empty() && rows.back().global_step > seg.resumed_from_step)
+                        rows.pop_back();
                 for (auto& [layer, rows] : out.epochs)
-                    while (!rows.empty() && rows.back().epoch > seg.resumed_epoch_rows) rows.pop_back();
+                    while (!rows.empty() && rows.back().epoch > seg.resumed_epoch_rows)
+                        rows.pop_back();
             }
             for (auto& [layer, rows] : part.steps) {
                 auto& dst = out.steps[layer];

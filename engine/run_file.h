@@ -30,9 +30,9 @@ struct EpochRecord {
     double val_loss = 0, val_accuracy = 0;  // NaN without a validation split
     double test_loss = 0, test_accuracy = 0;
     double learning_rate = 0;
-    double epoch_seconds = 0;      // training + evaluation of this epoch
-    double wall_seconds = 0;       // since the start of the run
-    double images_per_second = 0;  // training throughput of this epoch
+    double epoch_seconds = 0;       // training + evaluation of this epoch
+    double wall_seconds = 0;        // since the start of the run
+    double images_per_second = 0;   // training throughput of this epoch
     double generalisation_gap = 0;  // train_accuracy - test_accuracy (the thesis's "overfitting")
 };
 
@@ -66,8 +66,8 @@ struct RunHeader {
     std::string host;
     int64_t pid = 0;
     // segments of a resumed run
-    int segment = 0;             // 0 for the first file, N for RUN.resume-N.h5
-    int64_t resumed_from_step = 0;  // global step this segment continues from
+    int segment = 0;                 // 0 for the first file, N for RUN.resume-N.h5
+    int64_t resumed_from_step = 0;   // global step this segment continues from
     int64_t resumed_epoch_rows = 0;  // epoch rows of earlier segments that stay valid
     // data
     std::string dataset;
@@ -99,7 +99,7 @@ struct NamedArray {
 
 // Writes one segment. Not thread-safe: one thread (the RunRecorder's) owns it.
 class RunWriter {
-public:
+  public:
     // Creates the file (never over an existing one) and leaves it in SWMR mode, status running.
     RunWriter(const std::string& path, const RunHeader& header);
     ~RunWriter();
@@ -117,7 +117,7 @@ public:
     void sync();       // flush, then fsync: on the disk, not only in the OS cache
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
     H5Handle file_;
     H5Handle epoch_group_, step_group_, weights_group_;
@@ -135,16 +135,16 @@ struct RunSegment {
 struct RunInfo {
     std::string path;
     int schema_version = 0;
-    RunHeader header;              // of the first segment (config, data, model)
-    std::string status;            // of the last segment; "interrupted" if its writer is gone
-    std::string stored_status;     // as written in the last segment
+    RunHeader header;           // of the first segment (config, data, model)
+    std::string status;         // of the last segment; "interrupted" if its writer is gone
+    std::string stored_status;  // as written in the last segment
     std::string status_message;
     int64_t status_step = 0;
     std::string finished_utc;
     int64_t heartbeat_unix_ms = 0;
     std::vector<EpochRecord> epochs;
     std::vector<StepRecord> steps;
-    std::string weights_path;      // segment holding the newest weights; empty if none
+    std::string weights_path;  // segment holding the newest weights; empty if none
     int64_t weights_step = -1;
     std::vector<std::string> weight_names;
     std::vector<RunSegment> segments;
@@ -157,8 +157,8 @@ struct InstrumentData {
     int histogram_bins = 0;
     int every = 1;
     double ewma_alpha = 0;
-    std::map<int, std::vector<LayerStepStats>> steps;        // by layer index
-    std::map<int, std::vector<LayerEpochSnapshot>> epochs;   // by layer index
+    std::map<int, std::vector<LayerStepStats>> steps;       // by layer index
+    std::map<int, std::vector<LayerEpochSnapshot>> epochs;  // by layer index
 };
 // `with_epochs` false skips the per-epoch snapshots (per-neuron arrays and histograms).
 InstrumentData read_instrumentation(const std::string& path, bool with_epochs = true);

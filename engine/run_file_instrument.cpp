@@ -7,28 +7,40 @@ namespace normout::instrument_io {
 
 namespace {
 
-std::string group_name(int layer) { return "instrument/layer_" + std::to_string(layer); }
+std::string group_name(int layer) {
+    return "instrument/layer_" + std::to_string(layer);
+}
 
 const char* kStatNames[5] = {"mean", "max", "std", "var", "sparsity"};
 const char* kKeepNames[5] = {"mean_p", "expected_drop", "realised_drop", "frac_p_low", "frac_p_high"};
 
 double& stat_field(ActivationStats& a, int f) {
     switch (f) {
-        case 0: return a.mean;
-        case 1: return a.max;
-        case 2: return a.std;
-        case 3: return a.var;
-        default: return a.sparsity;
+        case 0:
+            return a.mean;
+        case 1:
+            return a.max;
+        case 2:
+            return a.std;
+        case 3:
+            return a.var;
+        default:
+            return a.sparsity;
     }
 }
 
 double& keep_field(KeepStats& k, int f) {
     switch (f) {
-        case 0: return k.mean_p;
-        case 1: return k.expected_drop;
-        case 2: return k.realised_drop;
-        case 3: return k.frac_p_low;
-        default: return k.frac_p_high;
+        case 0:
+            return k.mean_p;
+        case 1:
+            return k.expected_drop;
+        case 2:
+            return k.realised_drop;
+        case 3:
+            return k.frac_p_low;
+        default:
+            return k.frac_p_high;
     }
 }
 
@@ -53,10 +65,12 @@ std::vector<StepSeries> step_series(bool keep) {
     int id = 0;
     for (const char* side : {"input", "output"})
         for (int f = 0; f < 5; ++f)
-            for (const char* suffix : {"", "_ewma"}) out.push_back({std::string(side) + "_" + kStatNames[f] + suffix, id++});
+            for (const char* suffix : {"", "_ewma"})
+                out.push_back({std::string(side) + "_" + kStatNames[f] + suffix, id++});
     if (keep)
         for (int f = 0; f < 5; ++f)
-            for (const char* suffix : {"", "_ewma"}) out.push_back({std::string("keep_") + kKeepNames[f] + suffix, id++});
+            for (const char* suffix : {"", "_ewma"})
+                out.push_back({std::string("keep_") + kKeepNames[f] + suffix, id++});
     return out;
 }
 
@@ -65,9 +79,11 @@ std::vector<StepSeries> step_series(bool keep) {
 void create(hid_t file, const RunHeader& h) {
     H5Handle lcpl = h5::plist(H5Pcreate(H5P_LINK_CREATE), "property list");
     h5::ok(H5Pset_create_intermediate_group(lcpl.get(), 1), "property list");
-    H5Handle root = h5::group(H5Gcreate2(file, "instrument", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /instrument");
+    H5Handle root =
+        h5::group(H5Gcreate2(file, "instrument", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /instrument");
     std::vector<long long> indices;
-    for (const auto& l : h.instrumented) indices.push_back(l.index);
+    for (const auto& l : h.instrumented)
+        indices.push_back(l.index);
     h5::write_ints_attribute(root.get(), "layers", indices);
     h5::write_int_attribute(root.get(), "every", h.instrument_every);
     h5::write_int_attribute(root.get(), "histogram_bins", h.histogram_bins);
@@ -83,34 +99,42 @@ void create(hid_t file, const RunHeader& h) {
         h5::write_int_attribute(g.get(), "units", l.units);
         h5::write_int_attribute(g.get(), "keep", l.keep ? 1 : 0);
         h5::write_ints_attribute(g.get(), "neurons", std::vector<long long>(l.neurons.begin(), l.neurons.end()));
-        H5Handle steps = h5::group(H5Gcreate2(g.get(), "steps", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating steps");
+        H5Handle steps =
+            h5::group(H5Gcreate2(g.get(), "steps", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating steps");
         h5::create_series(steps.get(), "global_step", 1024);
-        for (const auto& s : step_series(l.keep)) h5::create_series(steps.get(), s.name, 1024);
+        for (const auto& s : step_series(l.keep))
+            h5::create_series(steps.get(), s.name, 1024);
         H5Handle epochs =
             h5::group(H5Gcreate2(g.get(), "epochs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating epochs");
         const hsize_t units = static_cast<hsize_t>(l.units);
         h5::create_series(epochs.get(), "epoch", 64);
-        for (const char* n : {"neuron_mean", "neuron_std", "neuron_rate"}) h5::create_table(epochs.get(), n, {units}, true, 1);
+        for (const char* n : {"neuron_mean", "neuron_std", "neuron_rate"})
+            h5::create_table(epochs.get(), n, {units}, true, 1);
         h5::create_table(epochs.get(), "hist_edges", {bins + 1}, false, 16);
         h5::create_table(epochs.get(), "hist_counts", {bins}, false, 16);
-        for (const char* n : {"hist_zero", "hist_under", "hist_over"}) h5::create_series(epochs.get(), n, 64);
+        for (const char* n : {"hist_zero", "hist_under", "hist_over"})
+            h5::create_series(epochs.get(), n, 64);
         if (l.keep) h5::create_table(epochs.get(), "keep_hist", {static_cast<hsize_t>(kKeepHistogramBins)}, false, 16);
         if (!l.neurons.empty())
-            h5::create_table(epochs.get(), "neuron_hists", {static_cast<hsize_t>(l.neurons.size()), bins + 2}, false, 4);
+            h5::create_table(epochs.get(), "neuron_hists", {static_cast<hsize_t>(l.neurons.size()), bins + 2}, false,
+                             4);
     }
 }
 
 void append_steps(hid_t file, const std::vector<LayerStepStats>& rows) {
     std::map<int, std::vector<LayerStepStats>> by_layer;
-    for (const auto& r : rows) by_layer[r.layer].push_back(r);
+    for (const auto& r : rows)
+        by_layer[r.layer].push_back(r);
     for (auto& [layer, list] : by_layer) {
         H5Handle g = h5::group(H5Gopen2(file, (group_name(layer) + "/steps").c_str(), H5P_DEFAULT),
                                "opening " + group_name(layer));
         std::vector<double> v(list.size());
-        for (std::size_t i = 0; i < list.size(); ++i) v[i] = static_cast<double>(list[i].global_step);
+        for (std::size_t i = 0; i < list.size(); ++i)
+            v[i] = static_cast<double>(list[i].global_step);
         h5::append_series(g.get(), "global_step", v);
         for (const auto& s : step_series(list.front().has_keep)) {
-            for (std::size_t i = 0; i < list.size(); ++i) v[i] = step_field(list[i], s.id);
+            for (std::size_t i = 0; i < list.size(); ++i)
+                v[i] = step_field(list[i], s.id);
             h5::append_series(g.get(), s.name, v);
         }
     }
@@ -126,7 +150,8 @@ void append_epochs(hid_t file, int bins, const std::vector<LayerEpochSnapshot>& 
         const auto neurons = h5::read_ints_attribute(lg.get(), "neurons");
         auto padded = [](const std::vector<float>& v, std::size_t n) {
             std::vector<double> out(n, NAN);  // NaN where nothing was recorded
-            for (std::size_t i = 0; i < std::min(n, v.size()); ++i) out[i] = v[i];
+            for (std::size_t i = 0; i < std::min(n, v.size()); ++i)
+                out[i] = v[i];
             return out;
         };
         auto sized = [](std::vector<double> v, std::size_t n) {
@@ -173,7 +198,8 @@ void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
         l.description = h5::read_string_attribute(g.get(), "description");
         l.units = h5::read_int_attribute(g.get(), "units");
         l.keep = h5::read_int_attribute(g.get(), "keep") != 0;
-        for (long long n : h5::read_ints_attribute(g.get(), "neurons")) l.neurons.push_back(static_cast<int>(n));
+        for (long long n : h5::read_ints_attribute(g.get(), "neurons"))
+            l.neurons.push_back(static_cast<int>(n));
         out.layers.push_back(l);
         if (with_steps) {
             H5Handle sg = h5::group(H5Gopen2(g.get(), "steps", H5P_DEFAULT), "missing steps of layer");
@@ -191,7 +217,8 @@ void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
                 list[i].global_step = static_cast<int64_t>(gs[i]);
                 list[i].layer = l.index;
                 list[i].has_keep = l.keep;
-                for (std::size_t c = 0; c < series.size(); ++c) step_field(list[i], series[c].id) = cols[c][i];
+                for (std::size_t c = 0; c < series.size(); ++c)
+                    step_field(list[i], series[c].id) = cols[c][i];
             }
         }
         if (with_epochs) {
@@ -211,9 +238,10 @@ void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
             if (!l.neurons.empty()) neuron_hists = h5::read_table(eg.get(), "neuron_hists", shape);
             const std::size_t u = static_cast<std::size_t>(l.units), k = l.neurons.size();
             std::size_t n = epochs.size();
-            for (std::size_t m : {mean.size() / std::max<std::size_t>(u, 1), stdv.size() / std::max<std::size_t>(u, 1),
-                                  rate.size() / std::max<std::size_t>(u, 1), edges.size() / (bins + 1),
-                                  counts.size() / std::max<std::size_t>(bins, 1), zero.size(), under.size(), over.size()})
+            for (std::size_t m :
+                 {mean.size() / std::max<std::size_t>(u, 1), stdv.size() / std::max<std::size_t>(u, 1),
+                  rate.size() / std::max<std::size_t>(u, 1), edges.size() / (bins + 1),
+                  counts.size() / std::max<std::size_t>(bins, 1), zero.size(), under.size(), over.size()})
                 n = std::min(n, m);
             if (l.keep) n = std::min(n, keep_hist.size() / kKeepHistogramBins);
             if (k) n = std::min(n, neuron_hists.size() / (k * (bins + 2)));

@@ -13,8 +13,7 @@ LoadedRun load_run(const std::string& run_path, const std::vector<std::string>& 
     const auto weights = read_weights(run_path);
     r.device = resolve_device(r.config.train.device);
     configure_threads(r.config.train.threads);
-    r.data = data ? data
-                  : std::make_shared<PreparedData>(prepare_data(r.config.data, data_roots, r.config.train.seed));
+    r.data = data ? data : std::make_shared<PreparedData>(prepare_data(r.config.data, data_roots, r.config.train.seed));
     const auto table = layer_table(r.config.model, r.data->channels(), r.data->num_classes());
     r.net = build_model(table, r.data->mean, r.data->stddev, r.config.model.fast_classifier);
     try {

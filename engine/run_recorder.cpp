@@ -115,8 +115,10 @@ void RunRecorder::loop() {
                 if (weights) writer->write_weights(*weights, weights_step);
                 if (finishing) writer->set_status(final_status_, final_message_, final_step_);
                 writer->heartbeat();
-                if (!epochs.empty() || finishing) writer->sync();  // epoch ends reach the disk
-                else writer->flush();
+                if (!epochs.empty() || finishing)
+                    writer->sync();  // epoch ends reach the disk
+                else
+                    writer->flush();
             } catch (const std::exception& e) {
                 failed = true;
                 std::lock_guard<std::mutex> lock(mutex_);

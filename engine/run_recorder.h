@@ -16,7 +16,7 @@
 namespace normout {
 
 class RunRecorder {
-public:
+  public:
     // Creates the file on the recorder thread; throws RunFileError if it cannot.
     RunRecorder(const std::string& path, const RunHeader& header, double flush_seconds);
     ~RunRecorder();  // finishes as failed if finish() was not called
@@ -35,7 +35,7 @@ public:
     std::string error() const;  // first write error so far, empty if none
     const std::string& path() const { return path_; }
 
-private:
+  private:
     void loop();
 
     std::string path_;

@@ -28,14 +28,17 @@ NamedArray to_array(const std::string& name, const at::Tensor& t) {
 
 std::vector<NamedArray> export_state(const torch::nn::Module& module) {
     std::vector<NamedArray> out;
-    for (const auto& p : module.named_parameters(/*recurse=*/true)) out.push_back(to_array(p.key(), p.value()));
-    for (const auto& b : module.named_buffers(/*recurse=*/true)) out.push_back(to_array(b.key(), b.value()));
+    for (const auto& p : module.named_parameters(/*recurse=*/true))
+        out.push_back(to_array(p.key(), p.value()));
+    for (const auto& b : module.named_buffers(/*recurse=*/true))
+        out.push_back(to_array(b.key(), b.value()));
     return out;
 }
 
 void import_state(torch::nn::Module& module, const std::vector<NamedArray>& state) {
     std::map<std::string, const NamedArray*> by_name;
-    for (const auto& a : state) by_name[a.name] = &a;
+    for (const auto& a : state)
+        by_name[a.name] = &a;
     torch::NoGradGuard no_grad;
     auto load = [&](const std::string& name, at::Tensor& target) {
         const auto it = by_name.find(name);
@@ -48,8 +51,10 @@ void import_state(torch::nn::Module& module, const std::vector<NamedArray>& stat
                              : at::from_blob(const_cast<float*>(a.values.data()), a.shape, at::kFloat).clone();
         target.copy_(src);
     };
-    for (auto& p : module.named_parameters(true)) load(p.key(), p.value());
-    for (auto& b : module.named_buffers(true)) load(b.key(), b.value());
+    for (auto& p : module.named_parameters(true))
+        load(p.key(), p.value());
+    for (auto& b : module.named_buffers(true))
+        load(b.key(), b.value());
 }
 
 }  // namespace normout

@@ -27,7 +27,8 @@ inline StepResult train_step(Net& net, torch::optim::Optimizer& optimizer, std::
                              const at::Tensor& x, const at::Tensor& y) {
     const at::Tensor logits = net->forward(x);
     const at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
-    for (auto& p : params) p.mutable_grad().reset();  // set to none: no memset of the gradients
+    for (auto& p : params)
+        p.mutable_grad().reset();  // set to none: no memset of the gradients
     loss.backward();
     optimizer.step();
     return {loss.detach(), logits.detach()};

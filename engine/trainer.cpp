@@ -29,7 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 struct EvalResult {
     double loss = std::nan("");
@@ -58,7 +60,8 @@ EvalResult evaluate(Net& net, const EvalBatches& set, int batch_size, const torc
 
 std::vector<ArraySpec> state_specs(const torch::nn::Module& module) {
     std::vector<ArraySpec> specs;
-    for (const auto& a : export_state(module)) specs.push_back({a.name, a.shape, a.is_integer});
+    for (const auto& a : export_state(module))
+        specs.push_back({a.name, a.shape, a.is_integer});
     return specs;
 }
 
@@ -294,7 +297,8 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
                     const double elapsed = seconds_since(epoch_start);
                     p.images_per_second = static_cast<double>(seen) / std::max(elapsed, 1e-9);
                     p.elapsed_seconds = wall();
-                    p.eta_seconds = elapsed / static_cast<double>(step) * static_cast<double>(total_steps - pos.global_step);
+                    p.eta_seconds =
+                        elapsed / static_cast<double>(step) * static_cast<double>(total_steps - pos.global_step);
                     obs.on_step(p);
                 }
             }
@@ -318,7 +322,8 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
             r.learning_rate = lr;
             r.epoch_seconds = seconds_since(epoch_start);
             r.wall_seconds = wall();
-            r.images_per_second = static_cast<double>(seen - pos.seen) / std::max(train_seconds - pos.epoch_elapsed, 1e-9);
+            r.images_per_second =
+                static_cast<double>(seen - pos.seen) / std::max(train_seconds - pos.epoch_elapsed, 1e-9);
             r.generalisation_gap = r.train_accuracy - r.test_accuracy;
             recorder.add_epoch(r);
             s.epochs.push_back(r);
@@ -370,8 +375,10 @@ RunOutcome train(const RunConfig& config, const TrainOptions& options, TrainingO
     prepare_session(s);
     if (options.overwrite) {  // an overwritten run takes its segments and checkpoints with it
         fs::remove(options.out_path);
-        for (int k = 1; fs::exists(segment_path(options.out_path, k)); ++k) fs::remove(segment_path(options.out_path, k));
-        for (const auto& ck : list_checkpoints(options.out_path)) fs::remove(ck.path);
+        for (int k = 1; fs::exists(segment_path(options.out_path, k)); ++k)
+            fs::remove(segment_path(options.out_path, k));
+        for (const auto& ck : list_checkpoints(options.out_path))
+            fs::remove(ck.path);
     }
     s.header = make_header(s);
     return run_session(s, options.out_path, observer ? *observer : silent, cancel);
@@ -386,8 +393,9 @@ RunOutcome resume(const std::string& run_path, const TrainOptions& options, Trai
         throw std::runtime_error(run_path + ": the run is still being written (process " +
                                  std::to_string(info.header.pid) + " on " + info.header.host + ")");
     if (info.status == "diverged")
-        throw std::runtime_error(run_path + ": the run diverged; resuming from its last checkpoint would diverge "
-                                            "again (start a new run with other settings)");
+        throw std::runtime_error(run_path +
+                                 ": the run diverged; resuming from its last checkpoint would diverge "
+                                 "again (start a new run with other settings)");
     Session s;
     s.config = config_from_json(info.header.config_json);
     s.options = options;
@@ -411,8 +419,9 @@ RunOutcome resume(const std::string& run_path, const TrainOptions& options, Trai
     if (!loaded)
         throw std::runtime_error(run_path + ": no usable checkpoint to resume from" +
                                  (errors.empty() ? std::string(" (none found next to the run file)") : errors));
-    s.epochs.assign(info.epochs.begin(),
-                    info.epochs.begin() + std::min<std::size_t>(info.epochs.size(), static_cast<std::size_t>(s.pos.epoch_rows)));
+    s.epochs.assign(
+        info.epochs.begin(),
+        info.epochs.begin() + std::min<std::size_t>(info.epochs.size(), static_cast<std::size_t>(s.pos.epoch_rows)));
 
     s.header = make_header(s);
     s.header.run_id = info.header.run_id;  // one run, several segments

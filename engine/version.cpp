@@ -9,7 +9,9 @@
 
 namespace normout {
 
-std::string torch_version() { return TORCH_VERSION; }
+std::string torch_version() {
+    return TORCH_VERSION;
+}
 
 std::string hdf5_version() {
     silence_hdf5_errors();

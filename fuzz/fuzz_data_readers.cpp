@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             expect_clean([&] { normout::read_cifar10_binary(dir + "/cifar"); });
             break;
         }
-        case 1:  // IDX images and labels split from the input, plain
+        case 1:    // IDX images and labels split from the input, plain
         case 2: {  // ... and the whole input as a gzip stream
             const size_t half = size / 2;
             const std::string ext = mode == 2 ? ".gz" : "";

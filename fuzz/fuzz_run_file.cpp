@@ -74,7 +74,8 @@ void dataset(hid_t parent, const char* name, Input& in) {
     if (kind == 1) H5Tset_size(type, 1 + in.byte() % 40);
     hid_t d = H5Dcreate2(parent, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     std::vector<uint8_t> fill(4096);
-    for (auto& b : fill) b = in.byte();
+    for (auto& b : fill)
+        b = in.byte();
     H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, fill.data());
     H5Dclose(d);
     H5Tclose(type);
@@ -94,7 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                           "created_utc", "start_unix_ms", "torch_version", "hdf5_version", "device", "host", "pid",
                           "segment", "resumed_from_step", "resumed_epoch_rows"})
         attribute(f, a, in);
-    for (const char* d : {"status", "status_message", "finished_utc", "status_step", "heartbeat_unix_ms", "weights_step"})
+    for (const char* d :
+         {"status", "status_message", "finished_utc", "status_step", "heartbeat_unix_ms", "weights_step"})
         dataset(f, d, in);
     for (const char* g : {"data", "model", "metrics", "metrics/epoch", "metrics/step", "weights"}) {
         if (in.byte() % 6 == 0) continue;
@@ -106,16 +108,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                   "test_count", "channels", "height", "width"})
                 attribute(group, a, in);
         if (gs == "model")
-            for (const char* a : {"layer_kinds", "layer_descriptions", "parameter_count"}) attribute(group, a, in);
+            for (const char* a : {"layer_kinds", "layer_descriptions", "parameter_count"})
+                attribute(group, a, in);
         if (gs == "metrics/epoch")
-            for (const char* d : {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss",
-                                  "test_accuracy", "learning_rate", "epoch_seconds", "wall_seconds", "images_per_second"})
+            for (const char* d :
+                 {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy",
+                  "learning_rate", "epoch_seconds", "wall_seconds", "images_per_second"})
                 dataset(group, d, in);
         if (gs == "metrics/step")
             for (const char* d : {"global_step", "epoch", "loss", "accuracy", "learning_rate", "wall_seconds"})
                 dataset(group, d, in);
         if (gs == "weights")
-            for (const char* d : {"layers.0.weight", "input_mean"}) dataset(group, d, in);
+            for (const char* d : {"layers.0.weight", "input_mean"})
+                dataset(group, d, in);
         H5Gclose(group);
     }
     H5Fclose(f);

@@ -7,8 +7,8 @@
 
 #include <csignal>
 
-#include <QJsonDocument>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -33,7 +33,7 @@ struct Result {
 
 // Serves one file over HTTP/1.0 on 127.0.0.1 until destroyed; other paths get 404.
 class TinyHttpServer {
-public:
+  public:
     TinyHttpServer(std::string path, std::string body) : path_(std::move(path)), body_(std::move(body)) {
         fd_ = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1;
@@ -55,9 +55,11 @@ public:
         close(fd_);
         thread_.join();
     }
-    QString url(const std::string& path) const { return QString("http://127.0.0.1:%1%2").arg(port_).arg(QString::fromStdString(path)); }
+    QString url(const std::string& path) const {
+        return QString("http://127.0.0.1:%1%2").arg(port_).arg(QString::fromStdString(path));
+    }
 
-private:
+  private:
     void serve() {
         while (!stop_) {
             const int c = accept(fd_, nullptr, nullptr);
@@ -66,8 +68,9 @@ private:
             const ssize_t n = read(c, buf, sizeof buf - 1);
             std::string req(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
             const bool ok = req.rfind("GET " + path_ + " ", 0) == 0;
-            const std::string head = ok ? "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n"
-                                        : std::string("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+            const std::string head =
+                ok ? "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body_.size()) + "\r\n\r\n"
+                   : std::string("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
             std::string reply = head + (ok ? body_ : "");
             std::size_t sent = 0;
             while (sent < reply.size()) {
@@ -109,17 +112,31 @@ class TestCli : public QObject {
             p.kill();
             p.waitForFinished();
         }
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-                QString::fromUtf8(p.readAllStandardError())};
+        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+                QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
     }
 
     QStringList tiny(const QString& out) const {
-        return {"train", "--preset", "quick", "--set", "model.width=0.0625", "--set", "model.hidden=32",
-                "--set", "data.train_limit=512", "--set", "data.test_limit=256", "--set", "train.epochs=1",
-                "--set", "train.batch_size=64", "--out", out};
+        return {"train",
+                "--preset",
+                "quick",
+                "--set",
+                "model.width=0.0625",
+                "--set",
+                "model.hidden=32",
+                "--set",
+                "data.train_limit=512",
+                "--set",
+                "data.test_limit=256",
+                "--set",
+                "train.epochs=1",
+                "--set",
+                "train.batch_size=64",
+                "--out",
+                out};
     }
 
-private Q_SLOTS:
+  private Q_SLOTS:
     void initTestCase() { QVERIFY2(QFile::exists(cli_), "NORMOUT_CLI must point at the normout binary"); }
 
     void versionAndHelp() {
@@ -145,7 +162,8 @@ private Q_SLOTS:
         const Result l = run({"layers"});
         QCOMPARE(l.code, 0);
         QVERIFY(l.out.contains(QRegularExpression(R"(\n\s+48\s+48\s+Dropout\s+Dropout\(p=0\.5\))")));
-        QVERIFY(l.out.contains(QRegularExpression(R"(\n\s+46\s+46\s+Linear\s+Linear\(in_features=25088, out_features=4096)")));
+        QVERIFY(l.out.contains(
+            QRegularExpression(R"(\n\s+46\s+46\s+Linear\s+Linear\(in_features=25088, out_features=4096)")));
         const Result s = run({"layers", "--preset", "thesis/spatialmax-48"});
         QVERIFY(s.out.contains(QRegularExpression(R"(\n\s+48\s+48\s+NormOut\s+NormOut\(spatial-max\))")));
         const Result j = run({"layers", "--json", "--set", "data.dataset=fashion-mnist"});
@@ -173,16 +191,24 @@ private Q_SLOTS:
     void badInputIsAClearErrorNotACrash_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("message");
-        QTest::newRow("unknown preset") << QStringList{"train", "--preset", "nope", "--out", "x.h5"} << "unknown preset 'nope'";
-        QTest::newRow("negative lr") << QStringList{"train", "--set", "train.lr=-1", "--out", "x.h5"} << "train.lr: must be > 0";
-        QTest::newRow("unknown key") << QStringList{"train", "--set", "train.speed=2", "--out", "x.h5"} << "train.speed";
-        QTest::newRow("bad index")
-            << QStringList{"train", "--set", R"(model.surgery=[{"op":"remove","at":[60]}])", "--out", "x.h5"}
-            << "index 60 is not in the model";
-        QTest::newRow("T <= 0") << QStringList{"train", "--preset", "thesis/temporal-softmax-48-51-T10", "--set",
-                                               R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"normout","variant":"temporal-softmax","temperature":-2}}])",
-                                               "--out", "x.h5"}
-                                << "temperature: must be > 0";
+        QTest::newRow("unknown preset") << QStringList{"train", "--preset", "nope", "--out", "x.h5"}
+                                        << "unknown preset 'nope'";
+        QTest::newRow("negative lr") << QStringList{"train", "--set", "train.lr=-1", "--out", "x.h5"}
+                                     << "train.lr: must be > 0";
+        QTest::newRow("unknown key") << QStringList{"train", "--set", "train.speed=2", "--out", "x.h5"}
+                                     << "train.speed";
+        QTest::newRow("bad index") << QStringList{"train", "--set", R"(model.surgery=[{"op":"remove","at":[60]}])",
+                                                  "--out", "x.h5"}
+                                   << "index 60 is not in the model";
+        QTest::newRow("T <= 0")
+            << QStringList{"train",
+                           "--preset",
+                           "thesis/temporal-softmax-48-51-T10",
+                           "--set",
+                           R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"normout","variant":"temporal-softmax","temperature":-2}}])",
+                           "--out",
+                           "x.h5"}
+            << "temperature: must be > 0";
         QTest::newRow("no cifar") << QStringList{"train", "--preset", "thesis/baseline", "--out", "x.h5"}
                                   << "normout data fetch cifar10";
         QTest::newRow("missing info file") << QStringList{"info", "nowhere.h5"} << "nowhere.h5: file not found";
@@ -248,7 +274,8 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const QString out = dir.path() + "/interrupted.h5";
         QStringList args = tiny(out);
-        args << "--set" << "train.epochs=50";
+        args << "--set"
+             << "train.epochs=50";
         QProcess p;
         p.setProcessEnvironment(env());
         p.start(cli_, args);
@@ -289,23 +316,26 @@ private Q_SLOTS:
         TinyHttpServer server("/cifar-10-binary.tar.gz", archive);
 
         // A wrong checksum installs nothing and leaves no partial files.
-        Result r = run({"data", "fetch", "cifar10", "--data", data.path(), "--url", server.url("/cifar-10-binary.tar.gz"),
-                        "--md5", "00000000000000000000000000000000"});
+        Result r = run({"data", "fetch", "cifar10", "--data", data.path(), "--url",
+                        server.url("/cifar-10-binary.tar.gz"), "--md5", "00000000000000000000000000000000"});
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.contains("checksum mismatch"), qPrintable(r.err));
         QVERIFY(fs::is_empty(data.path().toStdString()));
 
-        r = run({"data", "fetch", "cifar10", "--data", data.path(), "--url", server.url("/missing.tar.gz"), "--md5", md5});
+        r = run(
+            {"data", "fetch", "cifar10", "--data", data.path(), "--url", server.url("/missing.tar.gz"), "--md5", md5});
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.contains("HTTP error"), qPrintable(r.err));
         QVERIFY(fs::is_empty(data.path().toStdString()));
 
-        r = run({"data", "fetch", "cifar10", "--data", data.path(), "--url", server.url("/cifar-10-binary.tar.gz"), "--md5", md5});
+        r = run({"data", "fetch", "cifar10", "--data", data.path(), "--url", server.url("/cifar-10-binary.tar.gz"),
+                 "--md5", md5});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         QVERIFY(QFile::exists(data.path() + "/cifar-10-batches-bin/test_batch.bin"));
         QCOMPARE(QDir(data.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).size(), 1);
 
-        r = run({"data", "fetch", "cifar10", "--data", data.path(), "--url", server.url("/cifar-10-binary.tar.gz"), "--md5", md5});
+        r = run({"data", "fetch", "cifar10", "--data", data.path(), "--url", server.url("/cifar-10-binary.tar.gz"),
+                 "--md5", md5});
         QCOMPARE(r.code, 0);
         QVERIFY(r.err.contains("already present"));
 

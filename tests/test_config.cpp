@@ -9,7 +9,7 @@ using namespace normout;
 
 class TestConfig : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void defaultsFollowTheThesis() {
         const RunConfig c;
         QCOMPARE(c.train.lr, 0.01);
@@ -49,7 +49,8 @@ private Q_SLOTS:
             QCOMPARE(QString::fromStdString(e.field()), QString("train.lrr"));
         }
         try {
-            config_from_json(R"({"model": {"surgery": [{"op": "replace", "at": [48], "layer": {"tpye": "dropout"}}]}})");
+            config_from_json(
+                R"({"model": {"surgery": [{"op": "replace", "at": [48], "layer": {"tpye": "dropout"}}]}})");
             QFAIL("accepted an unknown key inside surgery");
         } catch (const ConfigError& e) {
             QCOMPARE(QString::fromStdString(e.field()), QString("model.surgery[0].layer.tpye"));
@@ -98,45 +99,64 @@ private Q_SLOTS:
     void invalidValuesAreRejected_data() {
         QTest::addColumn<QString>("assignment");
         QTest::addColumn<QString>("field");
-        QTest::newRow("negative lr") << "train.lr=-0.1" << "train.lr";
-        QTest::newRow("zero lr") << "train.lr=0" << "train.lr";
-        QTest::newRow("momentum 1") << "train.momentum=1" << "train.momentum";
-        QTest::newRow("negative wd") << "train.weight_decay=-1" << "train.weight_decay";
-        QTest::newRow("zero epochs") << "train.epochs=0" << "train.epochs";
-        QTest::newRow("zero batch") << "train.batch_size=0" << "train.batch_size";
-        QTest::newRow("optimizer") << "train.optimizer=rmsprop" << "train.optimizer";
-        QTest::newRow("schedule") << "train.lr_schedule=cyclic" << "train.lr_schedule";
-        QTest::newRow("milestones") << "train.lr_milestones=[30,10]" << "train.lr_milestones";
-        QTest::newRow("device") << "train.device=tpu" << "train.device";
-        QTest::newRow("dataset") << "data.dataset=imagenet" << "data.dataset";
-        QTest::newRow("val fraction") << "data.val_fraction=0.9" << "data.val_fraction";
-        QTest::newRow("pad") << "data.pad_to=16" << "data.pad_to";
-        QTest::newRow("interpolation") << "data.augment.interpolation=cubic" << "data.augment.interpolation";
-        QTest::newRow("scale range") << "data.augment.scale_min=1.2" << "data.augment.scale_max";
-        QTest::newRow("width") << "model.width=0" << "model.width";
-        QTest::newRow("arch") << "model.arch=resnet18" << "model.arch";
+        QTest::newRow("negative lr") << "train.lr=-0.1"
+                                     << "train.lr";
+        QTest::newRow("zero lr") << "train.lr=0"
+                                 << "train.lr";
+        QTest::newRow("momentum 1") << "train.momentum=1"
+                                    << "train.momentum";
+        QTest::newRow("negative wd") << "train.weight_decay=-1"
+                                     << "train.weight_decay";
+        QTest::newRow("zero epochs") << "train.epochs=0"
+                                     << "train.epochs";
+        QTest::newRow("zero batch") << "train.batch_size=0"
+                                    << "train.batch_size";
+        QTest::newRow("optimizer") << "train.optimizer=rmsprop"
+                                   << "train.optimizer";
+        QTest::newRow("schedule") << "train.lr_schedule=cyclic"
+                                  << "train.lr_schedule";
+        QTest::newRow("milestones") << "train.lr_milestones=[30,10]"
+                                    << "train.lr_milestones";
+        QTest::newRow("device") << "train.device=tpu"
+                                << "train.device";
+        QTest::newRow("dataset") << "data.dataset=imagenet"
+                                 << "data.dataset";
+        QTest::newRow("val fraction") << "data.val_fraction=0.9"
+                                      << "data.val_fraction";
+        QTest::newRow("pad") << "data.pad_to=16"
+                             << "data.pad_to";
+        QTest::newRow("interpolation") << "data.augment.interpolation=cubic"
+                                       << "data.augment.interpolation";
+        QTest::newRow("scale range") << "data.augment.scale_min=1.2"
+                                     << "data.augment.scale_max";
+        QTest::newRow("width") << "model.width=0"
+                               << "model.width";
+        QTest::newRow("arch") << "model.arch=resnet18"
+                              << "model.arch";
         QTest::newRow("T <= 0")
             << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"normout","variant":"temporal-softmax","temperature":0}}])"
             << "model.surgery[0].layer.temperature";
         QTest::newRow("unknown variant")
             << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"normout","variant":"temporalmax"}}])"
             << "model.surgery[0].layer.variant";
-        QTest::newRow("unknown layer type")
-            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"maxout"}}])"
-            << "model.surgery[0].layer.type";
+        QTest::newRow("unknown layer type") << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"maxout"}}])"
+                                            << "model.surgery[0].layer.type";
         QTest::newRow("dropout p = 1")
             << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"dropout","p":1}}])"
             << "model.surgery[0].layer.p";
         QTest::newRow("index not in model")
-            << R"(model.surgery=[{"op":"replace","at":[53],"layer":{"type":"dropout"}}])" << "model.surgery[0].at";
-        QTest::newRow("negative index")
-            << R"(model.surgery=[{"op":"remove","at":[-1]}])" << "model.surgery[0].at";
+            << R"(model.surgery=[{"op":"replace","at":[53],"layer":{"type":"dropout"}}])"
+            << "model.surgery[0].at";
+        QTest::newRow("negative index") << R"(model.surgery=[{"op":"remove","at":[-1]}])"
+                                        << "model.surgery[0].at";
         QTest::newRow("index twice")
             << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"dropout"}},{"op":"remove","at":[48]}])"
             << "model.surgery[1].at";
-        QTest::newRow("unknown op") << R"(model.surgery=[{"op":"swap","at":[48]}])" << "model.surgery[0].op";
-        QTest::newRow("map_4d") << R"(model.surgery=[{"op":"insert","at":[3],"layer":{"type":"normout","map_4d":"row"}}])"
-                                << "model.surgery[0].layer.map_4d";
+        QTest::newRow("unknown op") << R"(model.surgery=[{"op":"swap","at":[48]}])"
+                                    << "model.surgery[0].op";
+        QTest::newRow("map_4d")
+            << R"(model.surgery=[{"op":"insert","at":[3],"layer":{"type":"normout","map_4d":"row"}}])"
+            << "model.surgery[0].layer.map_4d";
     }
     void invalidValuesAreRejected() {
         QFETCH(QString, assignment);
@@ -155,8 +175,8 @@ private Q_SLOTS:
     void insertMayAppend() {
         RunConfig c;
         const int n = static_cast<int>(base_layer_table(c.model, 3, 10).size());
-        apply_override(c, R"(model.surgery=[{"op":"insert","at":[)" + std::to_string(n) +
-                              R"(],"layer":{"type":"identity"}}])");
+        apply_override(
+            c, R"(model.surgery=[{"op":"insert","at":[)" + std::to_string(n) + R"(],"layer":{"type":"identity"}}])");
         validate(c);
     }
 
@@ -227,12 +247,12 @@ private Q_SLOTS:
             QVERIFY2(!s.help.empty(), s.key.c_str());
             RunConfig c;
             // Every described key is accepted by --set with a value of its own type.
-            const std::string value = s.type == "bool"      ? "true"
-                                      : s.type == "int"     ? "1"
-                                      : s.type == "number"  ? "0.5"
-                                      : s.type == "string"  ? "x"
-                                      : s.type == "list"    ? "[1]"
-                                                            : "[]";
+            const std::string value = s.type == "bool"     ? "true"
+                                      : s.type == "int"    ? "1"
+                                      : s.type == "number" ? "0.5"
+                                      : s.type == "string" ? "x"
+                                      : s.type == "list"   ? "[1]"
+                                                           : "[]";
             apply_override(c, s.key + "=" + value);
         }
     }

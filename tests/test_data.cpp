@@ -34,14 +34,14 @@ void expect_data_error(F&& f, const QStringList& fragments) {
     QFAIL(qPrintable(QString("no DataError (expected %1)").arg(fragments.join(", "))));
 }
 
-
 // A tar archive (ustar) built in memory, for archive tests without external tools.
 std::string tar_entry(const std::string& name, const std::string& data, char type = '0') {
     std::string h(512, '\0');
     std::copy(name.begin(), name.end(), h.begin());
     auto octal = [&](std::size_t off, std::size_t len, unsigned long long v) {
         std::string s(len - 1, '0');
-        for (std::size_t i = len - 1; i-- > 0; v /= 8) s[i] = static_cast<char>('0' + v % 8);
+        for (std::size_t i = len - 1; i-- > 0; v /= 8)
+            s[i] = static_cast<char>('0' + v % 8);
         std::copy(s.begin(), s.end(), h.begin() + static_cast<long>(off));
     };
     octal(100, 8, 0644);
@@ -54,7 +54,8 @@ std::string tar_entry(const std::string& name, const std::string& data, char typ
     std::copy_n("00", 2, h.begin() + 263);
     std::fill(h.begin() + 148, h.begin() + 156, ' ');
     unsigned sum = 0;
-    for (unsigned char c : h) sum += c;
+    for (unsigned char c : h)
+        sum += c;
     octal(148, 7, sum);
     std::string body = data + std::string((512 - data.size() % 512) % 512, '\0');
     return h + body;
@@ -64,7 +65,7 @@ std::string tar_entry(const std::string& name, const std::string& data, char typ
 
 class TestData : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void cifarBinaryIsRead() {
         QTemporaryDir dir;
         write_cifar_dir(dir.path().toStdString(), 20);
@@ -281,8 +282,7 @@ private Q_SLOTS:
         const std::string found = locate_dataset(c, {a.path().toStdString(), b.path().toStdString()});
         QCOMPARE(QString::fromStdString(found), b.path() + "/cifar-10-batches-bin");
         write_cifar_dir(a.path().toStdString(), 1);  // the first root itself holds the files
-        QCOMPARE(QString::fromStdString(locate_dataset(c, {a.path().toStdString(), b.path().toStdString()})),
-                 a.path());
+        QCOMPARE(QString::fromStdString(locate_dataset(c, {a.path().toStdString(), b.path().toStdString()})), a.path());
         QTemporaryDir empty;
         expect_data_error([&] { locate_dataset(c, {empty.path().toStdString()}); },
                           {"not found", "normout data fetch cifar10"});
@@ -353,7 +353,8 @@ private Q_SLOTS:
         const int side = 5;
         Augmenter aug(a, 1, side, side);
         std::vector<uint8_t> src(side * side);
-        for (int i = 0; i < side * side; ++i) src[static_cast<std::size_t>(i)] = static_cast<uint8_t>(i * 10);
+        for (int i = 0; i < side * side; ++i)
+            src[static_cast<std::size_t>(i)] = static_cast<uint8_t>(i * 10);
         int flipped = 0, kept = 0;
         for (uint64_t seed = 0; seed < 200; ++seed) {
             std::vector<float> out(side * side);
@@ -387,7 +388,8 @@ private Q_SLOTS:
             for (int y = 0; y < side; ++y)
                 for (int x = 0; x < side; ++x) {
                     const int sx = x + dx, sy = y + dy;
-                    const float expect = (sx >= 0 && sy >= 0 && sx < side && sy < side) ? src[sy * side + sx] * (1.f / 255.f) : 0.f;
+                    const float expect =
+                        (sx >= 0 && sy >= 0 && sx < side && sy < side) ? src[sy * side + sx] * (1.f / 255.f) : 0.f;
                     QCOMPARE(out[y * side + x], expect);
                 }
         }
@@ -398,14 +400,16 @@ private Q_SLOTS:
         a.interpolation = "bilinear";
         Augmenter aug(a, 3, 32, 32);
         std::vector<uint8_t> src(3 * 32 * 32);
-        for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>((i * 7) % 256);
+        for (std::size_t i = 0; i < src.size(); ++i)
+            src[i] = static_cast<uint8_t>((i * 7) % 256);
         std::vector<float> a1(src.size()), a2(src.size()), b(src.size());
         aug.apply(src.data(), a1.data(), 77);
         aug.apply(src.data(), a2.data(), 77);
         aug.apply(src.data(), b.data(), 78);
         QCOMPARE(a1, a2);
         QVERIFY(a1 != b);
-        for (float v : a1) QVERIFY(v >= 0.f && v <= 1.f);
+        for (float v : a1)
+            QVERIFY(v >= 0.f && v <= 1.f);
         // Rotation angles stay within the configured range: the linear part of the inverse map is
         // a rotation times a scale in [1/1.1^2, 1/0.9^2].
         for (uint64_t seed = 0; seed < 100; ++seed) {
@@ -423,8 +427,8 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(md5_hex("")), QString("d41d8cd98f00b204e9800998ecf8427e"));
         QCOMPARE(QString::fromStdString(md5_hex("abc")), QString("900150983cd24fb0d6963f7d28e17f72"));
         QCOMPARE(QString::fromStdString(md5_hex("message digest")), QString("f96b697d7cb7938d525a2f31aaf161d0"));
-        QCOMPARE(QString::fromStdString(md5_hex(
-                     "12345678901234567890123456789012345678901234567890123456789012345678901234567890")),
+        QCOMPARE(QString::fromStdString(
+                     md5_hex("12345678901234567890123456789012345678901234567890123456789012345678901234567890")),
                  QString("57edf4a22be3c955ac49da2e2107b67a"));
     }
 };

@@ -49,7 +49,8 @@ Reference reference(const std::vector<double>& v) {
     }
     const double mean = sum / v.size();
     double ss = 0;
-    for (double x : v) ss += (x - mean) * (x - mean);
+    for (double x : v)
+        ss += (x - mean) * (x - mean);
     return {mean, mx, ss / v.size(), zeros / v.size()};
 }
 
@@ -58,13 +59,15 @@ std::vector<double> values(const at::Tensor& t) {
     return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
-bool near(double a, double b, double tol = 1e-9) { return std::fabs(a - b) <= tol * std::max(1.0, std::fabs(b)); }
+bool near(double a, double b, double tol = 1e-9) {
+    return std::fabs(a - b) <= tol * std::max(1.0, std::fabs(b));
+}
 
 }  // namespace
 
 class TestInstrument : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void stepStatisticsAndMovingAverages() {
         Net net = identity_net(1, true);
         InstrumentConfig cfg;
@@ -100,7 +103,8 @@ private Q_SLOTS:
             QVERIFY(near(s.output.sparsity, r.sparsity));
             QVERIFY(near(s.input.mean, r.mean, 1e-6));  // identity: input = output
             const double raw[5] = {r.mean, r.max, std::sqrt(r.var), r.var, r.sparsity};
-            for (int f = 0; f < 5; ++f) ewma[f] = std::isfinite(ewma[f]) ? 0.3 * raw[f] + 0.7 * ewma[f] : raw[f];
+            for (int f = 0; f < 5; ++f)
+                ewma[f] = std::isfinite(ewma[f]) ? 0.3 * raw[f] + 0.7 * ewma[f] : raw[f];
             QVERIFY(near(s.output_ewma.mean, ewma[0], 1e-6));
             QVERIFY(near(s.output_ewma.max, ewma[1], 1e-6));
             QVERIFY(near(s.output_ewma.std, ewma[2], 1e-6));
@@ -137,7 +141,8 @@ private Q_SLOTS:
         std::vector<std::vector<double>> cols(6);
         for (const auto& b : batches) {
             const auto v = values(b);
-            for (std::size_t i = 0; i < v.size(); ++i) cols[i % 6].push_back(v[i]);
+            for (std::size_t i = 0; i < v.size(); ++i)
+                cols[i % 6].push_back(v[i]);
         }
         for (std::size_t u = 0; u < 6; ++u) {
             const Reference r = reference(cols[u]);
@@ -156,9 +161,12 @@ private Q_SLOTS:
                     ++zero;
                     continue;
                 }
-                if (x < -2.0) ++under;
-                else if (x > 11.5) ++over;
-                else ++counts[std::min<std::size_t>(3, static_cast<std::size_t>(std::floor((x + 2.0) / 13.5 * 4)))];
+                if (x < -2.0)
+                    ++under;
+                else if (x > 11.5)
+                    ++over;
+                else
+                    ++counts[std::min<std::size_t>(3, static_cast<std::size_t>(std::floor((x + 2.0) / 13.5 * 4)))];
             }
         QCOMPARE(s.hist_zero, zero);
         QCOMPARE(s.hist_under, under);  // -9 from the second batch
@@ -168,7 +176,9 @@ private Q_SLOTS:
         QCOMPARE(s.neuron_hists.size(), std::size_t(2));
         std::vector<double> n2(6, 0);
         for (double x : cols[2]) {
-            const std::size_t slot = x < -2.0 ? 0 : x > 11.5 ? 5 : 1 + std::min<std::size_t>(3, std::floor((x + 2.0) / 13.5 * 4));
+            const std::size_t slot = x < -2.0   ? 0
+                                     : x > 11.5 ? 5
+                                                : 1 + std::min<std::size_t>(3, std::floor((x + 2.0) / 13.5 * 4));
             n2[slot] += 1;
         }
         QCOMPARE(s.neuron_hists[0], n2);  // values -2, 7, 30
@@ -192,7 +202,8 @@ private Q_SLOTS:
         one->forward(at::tensor({3.f, 0.f, 5.f}).view({3, 1, 1, 1}));
         const auto r = i1.drain();
         QVERIFY(near(r[0].output.mean, 8.0 / 3, 1e-6));
-        QVERIFY(near(r[0].output.var, (std::pow(3 - 8.0 / 3, 2) + std::pow(8.0 / 3, 2) + std::pow(5 - 8.0 / 3, 2)) / 3, 1e-6));
+        QVERIFY(near(r[0].output.var, (std::pow(3 - 8.0 / 3, 2) + std::pow(8.0 / 3, 2) + std::pow(5 - 8.0 / 3, 2)) / 3,
+                     1e-6));
         const auto s1 = i1.end_epoch(1);
         QCOMPARE(s1[0].neuron_rate, (std::vector<float>{2.f / 3}));
         // A 4-D layer: units are channels, statistics over batch and positions.
@@ -236,7 +247,8 @@ private Q_SLOTS:
         const auto snap = instr.end_epoch(1);
         QCOMPARE(snap[0].keep_hist.size(), std::size_t(kKeepHistogramBins));
         double total = 0;
-        for (double c : snap[0].keep_hist) total += c;
+        for (double c : snap[0].keep_hist)
+            total += c;
         QCOMPARE(total, 128.0);
     }
 
@@ -301,7 +313,8 @@ private Q_SLOTS:
         // Each step, given its input sparsity s_in: E[s_out] = s_in + (1 - s_in) / 2, with binomial
         // noise over 64 x 256 units (sd < 0.004); check the mean deviation over all steps.
         double dev = 0;
-        for (const auto& s : dropout) dev += s.output.sparsity - (s.input.sparsity + (1 - s.input.sparsity) / 2);
+        for (const auto& s : dropout)
+            dev += s.output.sparsity - (s.input.sparsity + (1 - s.input.sparsity) / 2);
         dev /= static_cast<double>(dropout.size());
         const auto& last = dropout.back();
         qInfo("Dropout 48: input sparsity %.3f, output %.3f (EWMA), mean deviation from s_in + (1 - s_in)/2: %.4f",

@@ -29,20 +29,24 @@ LayerSpec normout_spec(const std::string& variant, double t = 1.0, bool use_abs 
 
 // Reference keep probabilities computed element by element, independently of the layer's
 // tensor code. `group` maps an element's flat index to the key of the set its max runs over.
-std::vector<double> reference_p(const std::vector<double>& x, const std::vector<long>& group, bool softmax,
-                                double t, bool use_abs) {
+std::vector<double> reference_p(const std::vector<double>& x, const std::vector<long>& group, bool softmax, double t,
+                                bool use_abs) {
     std::map<long, double> max_of;
     auto mag = [&](double v) { return use_abs ? std::fabs(v) : v; };
     for (std::size_t i = 0; i < x.size(); ++i) {
         auto it = max_of.find(group[i]);
-        if (it == max_of.end()) max_of[group[i]] = mag(x[i]);
-        else it->second = std::max(it->second, mag(x[i]));
+        if (it == max_of.end())
+            max_of[group[i]] = mag(x[i]);
+        else
+            it->second = std::max(it->second, mag(x[i]));
     }
     std::vector<double> p(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) {
         const double m = max_of[group[i]], a = mag(x[i]);
-        if (softmax) p[i] = std::exp((a - m) / t);
-        else p[i] = m > 0 ? std::clamp(a / m, 0.0, 1.0) : 0.0;
+        if (softmax)
+            p[i] = std::exp((a - m) / t);
+        else
+            p[i] = m > 0 ? std::clamp(a / m, 0.0, 1.0) : 0.0;
     }
     return p;
 }
@@ -51,16 +55,20 @@ std::vector<double> reference_p(const std::vector<double>& x, const std::vector<
 std::vector<long> groups(const std::vector<int64_t>& shape, bool over_batch, bool over_layer, bool channel_mode) {
     const long n = shape[0];
     long per_sample = 1;
-    for (std::size_t d = 1; d < shape.size(); ++d) per_sample *= shape[d];
+    for (std::size_t d = 1; d < shape.size(); ++d)
+        per_sample *= shape[d];
     const long plane = shape.size() == 4 ? shape[2] * shape[3] : 1;
     std::vector<long> g(static_cast<std::size_t>(n * per_sample));
     for (long s = 0; s < n; ++s)
         for (long u = 0; u < per_sample; ++u) {
             const long position = u % plane;  // spatial position inside a 4-D map
             long key;
-            if (over_batch && !over_layer) key = u;                               // per unit
-            else if (!over_batch && over_layer) key = channel_mode && shape.size() == 4 ? s * plane + position : s;
-            else key = channel_mode && shape.size() == 4 ? position : 0;           // both
+            if (over_batch && !over_layer)
+                key = u;  // per unit
+            else if (!over_batch && over_layer)
+                key = channel_mode && shape.size() == 4 ? s * plane + position : s;
+            else
+                key = channel_mode && shape.size() == 4 ? position : 0;  // both
             g[static_cast<std::size_t>(s * per_sample + u)] = key;
         }
     return g;
@@ -82,7 +90,7 @@ std::vector<double> to_vector(const at::Tensor& t) {
 
 class TestLayers : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void keepProbabilityMatchesFormula_data() {
         QTest::addColumn<QString>("variant");
         QTest::addColumn<double>("temperature");
@@ -95,7 +103,8 @@ private Q_SLOTS:
                 for (const char* map : {"channel", "map"}) {
                     if (rank == 2 && std::string(map) == "map") continue;
                     const double t = std::string(v).find("softmax") != std::string::npos ? 2.5 : 1.0;
-                    QTest::newRow(QString("%1 %2-D %3").arg(v).arg(rank).arg(map).toUtf8()) << v << t << true << map << rank;
+                    QTest::newRow(QString("%1 %2-D %3").arg(v).arg(rank).arg(map).toUtf8())
+                        << v << t << true << map << rank;
                 }
         QTest::newRow("temporal-max without abs") << "temporal-max" << 1.0 << false << "channel" << 2;
         QTest::newRow("spatial-softmax without abs") << "spatial-softmax" << 3.0 << false << "channel" << 2;
@@ -116,7 +125,8 @@ private Q_SLOTS:
                                      variant.contains("softmax"), temperature, useAbs);
         QCOMPARE(p.size(), ref.size());
         for (std::size_t i = 0; i < p.size(); ++i) {
-            QVERIFY2(std::fabs(p[i] - ref[i]) < 1e-12, qPrintable(QString("element %1: %2 vs %3").arg(i).arg(p[i]).arg(ref[i])));
+            QVERIFY2(std::fabs(p[i] - ref[i]) < 1e-12,
+                     qPrintable(QString("element %1: %2 vs %3").arg(i).arg(p[i]).arg(ref[i])));
             QVERIFY(p[i] >= 0.0 && p[i] <= 1.0);
         }
     }
@@ -297,11 +307,13 @@ private Q_SLOTS:
             const double q = 1.0 - p;
             const auto rate = to_vector(kept / static_cast<double>(draws));
             const double z = bonferroni_z(1e-3, static_cast<long>(rate.size()) * 4);
-            for (double r : rate) QVERIFY2(std::fabs(r - q) <= rate_tolerance(q, draws, z), qPrintable(QString::number(r)));
+            for (double r : rate)
+                QVERIFY2(std::fabs(r - q) <= rate_tolerance(q, draws, z), qPrintable(QString::number(r)));
             // E[out] = x: the mean of out / x over draws is 1 within its standard error sqrt(p/q/n).
             const auto mean_ratio = to_vector(sum / static_cast<double>(draws) / x.to(at::kDouble));
             const double se = std::sqrt(p / q / draws);
-            for (double m : mean_ratio) QVERIFY2(std::fabs(m - 1.0) <= z * se, qPrintable(QString::number(m)));
+            for (double m : mean_ratio)
+                QVERIFY2(std::fabs(m - 1.0) <= z * se, qPrintable(QString::number(m)));
         }
     }
 };

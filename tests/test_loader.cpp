@@ -17,7 +17,8 @@ ImageSet numbered_set(int n) {
     s.height = 2;
     s.width = 2;
     for (int i = 0; i < n; ++i) {
-        for (int p = 0; p < 4; ++p) s.pixels.push_back(static_cast<uint8_t>(i));
+        for (int p = 0; p < 4; ++p)
+            s.pixels.push_back(static_cast<uint8_t>(i));
         s.labels.push_back(i % 10);
     }
     return s;
@@ -31,14 +32,15 @@ AugmentConfig off() {
 
 class TestLoader : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void epochOrderIsASeededPermutation() {
         const ImageSet s = numbered_set(100);
         BatchLoader a(s, off(), 16, true, 3, 2), b(s, off(), 16, true, 3, 2), c(s, off(), 16, true, 4, 2);
         const auto o0 = a.epoch_order(0);
         auto sorted = o0;
         std::sort(sorted.begin(), sorted.end());
-        for (int i = 0; i < 100; ++i) QCOMPARE(sorted[static_cast<std::size_t>(i)], int64_t(i));
+        for (int i = 0; i < 100; ++i)
+            QCOMPARE(sorted[static_cast<std::size_t>(i)], int64_t(i));
         QCOMPARE(o0, b.epoch_order(0));
         QVERIFY(o0 != a.epoch_order(1));
         QVERIFY(o0 != c.epoch_order(0));
@@ -75,8 +77,10 @@ private Q_SLOTS:
         s.count = 64;
         s.channels = 3;
         s.height = s.width = 8;
-        for (int i = 0; i < 64 * 3 * 64; ++i) s.pixels.push_back(static_cast<uint8_t>((i * 13) % 251));
-        for (int i = 0; i < 64; ++i) s.labels.push_back(i % 10);
+        for (int i = 0; i < 64 * 3 * 64; ++i)
+            s.pixels.push_back(static_cast<uint8_t>((i * 13) % 251));
+        for (int i = 0; i < 64; ++i)
+            s.labels.push_back(i % 10);
         AugmentConfig a;  // thesis augmentation
         BatchLoader fast(s, a, 8, true, 9, 8), slow(s, a, 8, true, 9, 1);
         fast.start_epoch(3);

@@ -11,7 +11,9 @@
 using namespace normout;
 
 namespace {
-QString kind(const std::vector<LayerInfo>& t, int i) { return QString::fromStdString(t.at(static_cast<std::size_t>(i)).kind); }
+QString kind(const std::vector<LayerInfo>& t, int i) {
+    return QString::fromStdString(t.at(static_cast<std::size_t>(i)).kind);
+}
 QString text(const std::vector<LayerInfo>& t, int i) {
     return QString::fromStdString(t.at(static_cast<std::size_t>(i)).describe());
 }
@@ -19,7 +21,7 @@ QString text(const std::vector<LayerInfo>& t, int i) {
 
 class TestModel : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     // Thesis section 2.3.1 lists the classifier of the Dropout model with these indices.
     void indicesMatchTheThesisTable() {
         const RunConfig c;
@@ -46,7 +48,8 @@ private Q_SLOTS:
         QCOMPARE(bn, 13);
         QCOMPARE(relu, 13);
         QCOMPARE(pool, 5);
-        for (int i : {6, 13, 23, 33, 43}) QCOMPARE(kind(t, i), QString("MaxPool2d"));
+        for (int i : {6, 13, 23, 33, 43})
+            QCOMPARE(kind(t, i), QString("MaxPool2d"));
         QCOMPARE(text(t, 0), QString("Conv2d(3, 64, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"));
         QCOMPARE(text(t, 1), QString("BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=True)"));
         QCOMPARE(text(t, 40), QString("Conv2d(512, 512, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"));
@@ -119,7 +122,8 @@ private Q_SLOTS:
         QVERIFY(at::allclose(n[1][0], (x[1][0] - 0.1) / 0.5));
         QVERIFY(at::allclose(n[0][2], (x[0][2] - 0.3) / 2.0));
         bool found = false;
-        for (const auto& b : net->named_buffers(true)) found |= b.key() == "input_mean";
+        for (const auto& b : net->named_buffers(true))
+            found |= b.key() == "input_mean";
         QVERIFY(found);  // saved with the weights
     }
 
@@ -159,7 +163,8 @@ private Q_SLOTS:
         {
             torch::NoGradGuard no_grad;
             auto fp = fast->parameters(), pp = plain->parameters();
-            for (std::size_t i = 0; i < fp.size(); ++i) pp[i].copy_(fp[i]);
+            for (std::size_t i = 0; i < fp.size(); ++i)
+                pp[i].copy_(fp[i]);
         }
         fast->to(at::kDouble);
         plain->to(at::kDouble);

@@ -38,12 +38,29 @@ class TestResilience : public QObject {
     QTemporaryDir data_;
 
     QStringList tiny(const QString& out, int epochs = 3) const {
-        return {"train", "--set", "data.dataset=fashion-mnist", "--set", "data.path=" + data_.path(),
-                "--set", "model.width=0.0625", "--set", "model.hidden=32", "--set", "train.batch_size=32",
-                "--set", QString("train.epochs=%1").arg(epochs), "--set", "data.augment.enabled=true",
-                "--set", "data.test_limit=64",
-                "--set", "model.surgery=[{\"op\":\"replace\",\"at\":[48,51],\"layer\":{\"type\":\"normout\",\"variant\":\"temporal-softmax\",\"temperature\":100}}]",
-                "--quiet", "--out", out};
+        return {"train",
+                "--set",
+                "data.dataset=fashion-mnist",
+                "--set",
+                "data.path=" + data_.path(),
+                "--set",
+                "model.width=0.0625",
+                "--set",
+                "model.hidden=32",
+                "--set",
+                "train.batch_size=32",
+                "--set",
+                QString("train.epochs=%1").arg(epochs),
+                "--set",
+                "data.augment.enabled=true",
+                "--set",
+                "data.test_limit=64",
+                "--set",
+                "model.surgery=[{\"op\":\"replace\",\"at\":[48,51],\"layer\":{\"type\":\"normout\",\"variant\":"
+                "\"temporal-softmax\",\"temperature\":100}}]",
+                "--quiet",
+                "--out",
+                out};
     }
 
     Result run(const QStringList& args, int timeout_ms = 120000) const {
@@ -53,18 +70,19 @@ class TestResilience : public QObject {
             p.kill();
             p.waitForFinished();
         }
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-                QString::fromUtf8(p.readAllStandardError())};
+        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+                QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
     }
 
     Result python(const QString& script, const QStringList& args) const {
         QProcess p;
         p.start(kPython, QStringList{"-c", script} + args);
         p.waitForFinished(120000);
-        return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+        return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()),
+                QString::fromUtf8(p.readAllStandardError())};
     }
 
-private Q_SLOTS:
+  private Q_SLOTS:
     void initTestCase() {
         QVERIFY2(QFile::exists(cli_), "NORMOUT_CLI must point at the normout binary");
         QVERIFY2(QFile::exists(kPython), "Debian's python3 (with python3-h5py) is needed");
@@ -106,7 +124,8 @@ private Q_SLOTS:
             QVERIFY(p.waitForStarted());
             QElapsedTimer t;
             t.start();
-            while (!QFile::exists(path) && t.elapsed() < 60000 && p.state() == QProcess::Running) QThread::msleep(2);
+            while (!QFile::exists(path) && t.elapsed() < 60000 && p.state() == QProcess::Running)
+                QThread::msleep(2);
             QVERIFY2(QFile::exists(path), qPrintable(QString("run %1 never created its file").arg(i)));
             // Anywhere from the first moment to the end of training (checkpoints, flushes, epochs).
             QThread::msleep(static_cast<unsigned long>(rng.bounded(static_cast<int>(lifetime_ms) + 1)));
@@ -142,7 +161,8 @@ for path in sys.argv[1:]:
         status = f["status"][()].decode()
         n = f["metrics/step/loss"].shape[0]
         print(path, status, n)
-)", killed);
+)",
+                                   killed);
         QVERIFY2(h5py.code == 0, qPrintable(h5py.err));
         QCOMPARE(h5py.out.count('\n'), static_cast<int>(killed.size()));
 
@@ -160,7 +180,8 @@ for path in sys.argv[1:]:
             }
             const auto w = read_weights(path.toStdString());
             for (std::size_t k = 0; k < w.size(); ++k)
-                QVERIFY2(w[k].values == ref_weights[k].values, qPrintable(path + " " + QString::fromStdString(w[k].name)));
+                QVERIFY2(w[k].values == ref_weights[k].values,
+                         qPrintable(path + " " + QString::fromStdString(w[k].name)));
         }
     }
 
@@ -170,13 +191,15 @@ for path in sys.argv[1:]:
         QTemporaryDir dir;
         const QString path = dir.path() + "/live.h5";
         QStringList args = tiny(path, 12);
-        args << "--set" << "record.flush_seconds=0.5";
+        args << "--set"
+             << "record.flush_seconds=0.5";
         QProcess writer;
         writer.start(cli_, args);
         QVERIFY(writer.waitForStarted());
         QElapsedTimer t;
         t.start();
-        while (!QFile::exists(path) && t.elapsed() < 60000) QThread::msleep(2);
+        while (!QFile::exists(path) && t.elapsed() < 60000)
+            QThread::msleep(2);
         QVERIFY(QFile::exists(path));
         // h5py polls in parallel with this process.
         QProcess py;
@@ -194,7 +217,8 @@ while time.time() < end:
         errors += 1
         print("error:", e, file=sys.stderr)
 print(reads, errors)
-)", path});
+)",
+                           path});
         int reads = 0, errors = 0;
         std::size_t last_rows = 0;
         double longest_wait = 0;
@@ -249,8 +273,7 @@ print(reads, errors)
         QVERIFY(checkpoint > 0);
         // Room for the initial checkpoint and a part of the run file; or for both whole, but not
         // for the first epoch's checkpoint.
-        const std::uintmax_t room =
-            victim == "full.h5" ? checkpoint + 100 * 1024 : checkpoint + run_file + 150 * 1024;
+        const std::uintmax_t room = victim == "full.h5" ? checkpoint + 100 * 1024 : checkpoint + run_file + 150 * 1024;
 
         QTemporaryDir dir;
         const std::string mnt = dir.path().toStdString();
@@ -281,7 +304,8 @@ print(reads, errors)
         QFile doc(qEnvironmentVariable("NORMOUT_SOURCE_DIR") + "/docs/run-file.md");
         QVERIFY(doc.open(QIODevice::ReadOnly));
         const QString text = QString::fromUtf8(doc.readAll());
-        const auto m = QRegularExpression("```python\\n(.*?)```", QRegularExpression::DotMatchesEverythingOption).match(text);
+        const auto m =
+            QRegularExpression("```python\\n(.*?)```", QRegularExpression::DotMatchesEverythingOption).match(text);
         QVERIFY(m.hasMatch());
         QTemporaryDir dir;
         QCOMPARE(run(tiny(dir.path() + "/quick.h5", 1)).code, 0);

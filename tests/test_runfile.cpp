@@ -52,7 +52,8 @@ void expect_error(F&& f, const QStringList& fragments) {
         f();
     } catch (const RunFileError& e) {
         const QString msg = QString::fromUtf8(e.what());
-        for (const auto& frag : fragments) QVERIFY2(msg.contains(frag), qPrintable(frag + " not in: " + msg));
+        for (const auto& frag : fragments)
+            QVERIFY2(msg.contains(frag), qPrintable(frag + " not in: " + msg));
         return;
     }
     QFAIL("no RunFileError");
@@ -62,7 +63,7 @@ void expect_error(F&& f, const QStringList& fragments) {
 
 class TestRunFile : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void roundTrip() {
         QTemporaryDir dir;
         const std::string path = dir.path().toStdString() + "/run.h5";
@@ -74,7 +75,8 @@ private Q_SLOTS:
             QCOMPARE(QString::fromStdString(live.status), QString("running"));
             QVERIFY(live.epochs.empty());
             std::vector<StepRecord> steps;
-            for (int k = 1; k <= 30; ++k) steps.push_back({k, 1 + (k - 1) / 10, 2.0 / k, 0.01 * k, 0.01, 0.5 * k});
+            for (int k = 1; k <= 30; ++k)
+                steps.push_back({k, 1 + (k - 1) / 10, 2.0 / k, 0.01 * k, 0.01, 0.5 * k});
             w.append_steps(steps);
             for (int e = 1; e <= 3; ++e) {
                 EpochRecord r;

@@ -55,7 +55,7 @@ RunOutcome run(const RunConfig& c, const std::string& path, TrainingObserver* ob
 }
 
 class CancelAt : public TrainingObserver {
-public:
+  public:
     CancelAt(CancelToken& t, int64_t step) : token_(t), step_(step) {}
     void on_step(const StepProgress& p) override {
         steps.push_back(p.global_step);
@@ -63,7 +63,7 @@ public:
     }
     std::vector<int64_t> steps;
 
-private:
+  private:
     CancelToken& token_;
     int64_t step_;
 };
@@ -72,7 +72,7 @@ private:
 
 class TestTraining : public QObject {
     Q_OBJECT
-private Q_SLOTS:
+  private Q_SLOTS:
     void learnsAndRecordsTheRun() {
         QTemporaryDir dir;
         RunConfig c = tiny_config();
@@ -131,7 +131,8 @@ private Q_SLOTS:
         run(c, other);
         const auto wc = read_weights(other);
         bool differs = false;
-        for (std::size_t i = 0; i < wa.size(); ++i) differs |= wa[i].values != wc[i].values;
+        for (std::size_t i = 0; i < wa.size(); ++i)
+            differs |= wa[i].values != wc[i].values;
         QVERIFY(differs);
     }
 
@@ -172,7 +173,8 @@ private Q_SLOTS:
         QVERIFY(info.status_step > 128 && info.status_step <= 192);
         QCOMPARE(info.steps.back().global_step, info.status_step);
         QVERIFY(!std::isfinite(info.steps.back().loss) || info.status_message.find("gradient") != std::string::npos);
-        for (std::size_t i = 0; i + 1 < info.steps.size(); ++i) QVERIFY(std::isfinite(info.steps[i].loss));
+        for (std::size_t i = 0; i + 1 < info.steps.size(); ++i)
+            QVERIFY(std::isfinite(info.steps[i].loss));
         // The last good checkpoint stays (end of epoch 2), and there are no non-finite weights.
         QVERIFY(info.weights_path.empty());
         QVERIFY(std::filesystem::exists(dir.path().toStdString() + "/diverged.ckpt-0000000128.pt"));
@@ -260,7 +262,8 @@ private Q_SLOTS:
             resume(path, o);
             QFAIL("resumed without a checkpoint");
         } catch (const std::runtime_error& e) {
-            QVERIFY2(QString(e.what()).contains("no usable checkpoint") && QString(e.what()).contains("r.h5"), e.what());
+            QVERIFY2(QString(e.what()).contains("no usable checkpoint") && QString(e.what()).contains("r.h5"),
+                     e.what());
         }
         // A corrupt checkpoint is named and skipped.
         normout::test::write_bytes(dir.path().toStdString() + "/r.ckpt-0000000005.pt", "garbage");

@@ -29,7 +29,8 @@ using nlohmann::json;
 RunConfig resolve_config(const ConfigArgs& a) {
     RunConfig c = a.preset.empty() ? RunConfig{} : preset_config(a.preset);
     if (!a.config_file.empty()) apply_config_file(c, a.config_file);
-    for (const auto& s : a.sets) apply_override(c, s);
+    for (const auto& s : a.sets)
+        apply_override(c, s);
     validate(c);
     return c;
 }
@@ -48,7 +49,8 @@ DataShape data_shape(const RunConfig& c, const std::string& data_root) {
 
 std::string shape_text(const std::vector<int64_t>& s) {
     std::string out;
-    for (std::size_t i = 1; i < s.size(); ++i) out += (i > 1 ? "x" : "") + std::to_string(s[i]);
+    for (std::size_t i = 1; i < s.size(); ++i)
+        out += (i > 1 ? "x" : "") + std::to_string(s[i]);
     return out;
 }
 
@@ -67,10 +69,14 @@ extern "C" void on_sigint(int) {
 
 int exit_code(const RunOutcome& outcome) {
     switch (outcome.status) {
-        case RunStatus::Finished: return kExitOk;
-        case RunStatus::Stopped: return g_cancel.cancelled() ? kExitStopped : kExitOk;
-        case RunStatus::Diverged: return kExitDiverged;
-        default: return kExitFailed;
+        case RunStatus::Finished:
+            return kExitOk;
+        case RunStatus::Stopped:
+            return g_cancel.cancelled() ? kExitStopped : kExitOk;
+        case RunStatus::Diverged:
+            return kExitDiverged;
+        default:
+            return kExitFailed;
     }
 }
 
@@ -128,10 +134,11 @@ int run_layers(const ConfigArgs& a, bool as_json) {
         fmt::print("{}\n", out.dump(2));
         return kExitOk;
     }
-    fmt::print("VGG-16-BN ({} input channel{}, {} classes, {}x{} input, width {}, classifier {}); "
-               "{} parameters\n",
-               shape.channels, shape.channels == 1 ? "" : "s", shape.classes, shape.side, shape.side, c.model.width,
-               c.model.hidden, parameter_count(net));
+    fmt::print(
+        "VGG-16-BN ({} input channel{}, {} classes, {}x{} input, width {}, classifier {}); "
+        "{} parameters\n",
+        shape.channels, shape.channels == 1 ? "" : "s", shape.classes, shape.side, shape.side, c.model.width,
+        c.model.hidden, parameter_count(net));
     if (!c.model.surgery.empty())
         fmt::print("Surgery applied; 'base' is the index in the unmodified table that surgery refers to.\n");
     fmt::print("{:>5}  {:>5}  {:<17}  {:<64}  {}\n", "index", "base", "kind", "layer", "output");
@@ -141,8 +148,7 @@ int run_layers(const ConfigArgs& a, bool as_json) {
         fmt::print("{:>5}  {:>5}  {:<17}  {:<64}  {}{}\n", i, base_text, l.kind, l.describe(), shape_text(shapes[i]),
                    l.from_surgery ? "  *" : "");
     }
-    if (base.size() != table.size())
-        fmt::print("({} layers; the base table has {})\n", table.size(), base.size());
+    if (base.size() != table.size()) fmt::print("({} layers; the base table has {})\n", table.size(), base.size());
     return kExitOk;
 }
 
@@ -167,15 +173,18 @@ int run_presets(bool as_json) {
         fmt::print("{:<42}  {:<36}  {}\n", p.name, p.thesis_test_accuracy < 0 ? p.description.substr(0, 36) : p.title,
                    acc);
     }
-    fmt::print("\nUse with `normout train --preset NAME --out RUN.h5`; `normout config --preset NAME` prints "
-               "its settings.\n");
+    fmt::print(
+        "\nUse with `normout train --preset NAME --out RUN.h5`; `normout config --preset NAME` prints "
+        "its settings.\n");
     return kExitOk;
 }
 
 int run_settings() {
-    for (const auto& s : describe_settings()) fmt::print("{:<30} {:<8} {}\n", s.key, s.type, s.help);
-    fmt::print("\nSet them in a JSON file (--config) or with --set key=value; lists and objects take JSON,\n"
-               "e.g. --set 'model.surgery=[{{\"op\":\"replace\",\"at\":[48,51],\"layer\":{{\"type\":\"dropout\"}}}}]'\n");
+    for (const auto& s : describe_settings())
+        fmt::print("{:<30} {:<8} {}\n", s.key, s.type, s.help);
+    fmt::print(
+        "\nSet them in a JSON file (--config) or with --set key=value; lists and objects take JSON,\n"
+        "e.g. --set 'model.surgery=[{{\"op\":\"replace\",\"at\":[48,51],\"layer\":{{\"type\":\"dropout\"}}}}]'\n");
     return kExitOk;
 }
 
@@ -244,8 +253,8 @@ int run_info(const std::string& path, bool as_json) {
                h.preset.empty() ? "" : fmt::format(" (preset {})", h.preset));
     fmt::print("Status    {}{}{}\n", info.status, info.status_message.empty() ? "" : ": " + info.status_message,
                info.status == "interrupted" ? " (the writer is gone; `normout resume " + path + "` continues it)" : "");
-    fmt::print("Progress  step {} ({} step rows), {} segment{}, {} checkpoint{}{}\n", info.status_step, info.steps.size(),
-               info.segments.size(), info.segments.size() == 1 ? "" : "s", checkpoints.size(),
+    fmt::print("Progress  step {} ({} step rows), {} segment{}, {} checkpoint{}{}\n", info.status_step,
+               info.steps.size(), info.segments.size(), info.segments.size() == 1 ? "" : "s", checkpoints.size(),
                checkpoints.size() == 1 ? "" : "s",
                checkpoints.empty() ? "" : fmt::format(" (newest at step {})", checkpoints.back().global_step));
     fmt::print("Started   {}{}\n", h.created_utc, info.finished_utc.empty() ? "" : ", ended " + info.finished_utc);
@@ -259,13 +268,14 @@ int run_info(const std::string& path, bool as_json) {
             custom += fmt::format("{}{} {}", custom.empty() ? "" : ", ", i, h.layer_descriptions[i]);
     fmt::print("Model     {} width {} hidden {}, {} parameters; {}\n", c.model.arch, c.model.width, c.model.hidden,
                h.parameter_count, custom.empty() ? "no Dropout/NormOut layers" : custom);
-    fmt::print("Training  {} lr {:g} ({}), momentum {:g}, weight decay {:g}, batch {}, {} epochs, seed {}, "
-               "augmentation {}\n",
-               c.train.optimizer, c.train.lr, c.train.lr_schedule, c.train.momentum, c.train.weight_decay,
-               c.train.batch_size, c.train.epochs, c.train.seed, c.data.augment.enabled ? "on" : "off");
+    fmt::print(
+        "Training  {} lr {:g} ({}), momentum {:g}, weight decay {:g}, batch {}, {} epochs, seed {}, "
+        "augmentation {}\n",
+        c.train.optimizer, c.train.lr, c.train.lr_schedule, c.train.momentum, c.train.weight_decay, c.train.batch_size,
+        c.train.epochs, c.train.seed, c.data.augment.enabled ? "on" : "off");
     fmt::print("Weights   {}\n", info.weights_path.empty() ? std::string("none saved")
-                                                         : fmt::format("{} arrays at step {}", info.weight_names.size(),
-                                                                       info.weights_step));
+                                                           : fmt::format("{} arrays at step {}",
+                                                                         info.weight_names.size(), info.weights_step));
     if (info.epochs.empty()) {
         fmt::print("\nNo completed epochs.\n");
         return kExitOk;
@@ -292,7 +302,10 @@ int run_info_layers(const std::string& path, bool as_json) {
     const InstrumentData data = read_instrumentation(path, /*with_epochs=*/false);
     auto stats_json = [](const ActivationStats& a) {
         auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-        return json{{"mean", num(a.mean)}, {"max", num(a.max)}, {"std", num(a.std)}, {"var", num(a.var)},
+        return json{{"mean", num(a.mean)},
+                    {"max", num(a.max)},
+                    {"std", num(a.std)},
+                    {"var", num(a.var)},
                     {"sparsity", num(a.sparsity)}};
     };
     if (as_json) {
@@ -322,9 +335,10 @@ int run_info_layers(const std::string& path, bool as_json) {
         fmt::print("No instrumented layers in this run.\n");
         return kExitOk;
     }
-    fmt::print("Exponentially weighted moving averages (alpha {:g}, recorded every {} step{}) at the last recorded "
-               "step, as in the thesis's tables 3.2 and 3.3\n",
-               data.ewma_alpha, data.every, data.every == 1 ? "" : "s");
+    fmt::print(
+        "Exponentially weighted moving averages (alpha {:g}, recorded every {} step{}) at the last recorded "
+        "step, as in the thesis's tables 3.2 and 3.3\n",
+        data.ewma_alpha, data.every, data.every == 1 ? "" : "s");
     for (const auto& l : data.layers) {
         const auto it = data.steps.find(l.index);
         fmt::print("\nLayer {}: {} ({} units)", l.index, l.description, l.units);
@@ -334,16 +348,18 @@ int run_info_layers(const std::string& path, bool as_json) {
         }
         const LayerStepStats& last = it->second.back();
         fmt::print(", step {}\n", last.global_step);
-        fmt::print("{:<8} {:>10} {:>10} {:>10} {:>10} {:>12}\n", "", "Mean", "Max", "Std Dev", "Variance", "Sparsity %");
-        for (const auto& [name, a] : {std::pair<const char*, const ActivationStats&>{"output", last.output_ewma},
-                                      {"input", last.input_ewma}})
+        fmt::print("{:<8} {:>10} {:>10} {:>10} {:>10} {:>12}\n", "", "Mean", "Max", "Std Dev", "Variance",
+                   "Sparsity %");
+        for (const auto& [name, a] :
+             {std::pair<const char*, const ActivationStats&>{"output", last.output_ewma}, {"input", last.input_ewma}})
             fmt::print("{:<8} {:>10.4g} {:>10.4g} {:>10.4g} {:>10.4g} {:>12.2f}\n", name, a.mean, a.max, a.std, a.var,
                        100 * a.sparsity);
         if (last.has_keep)
-            fmt::print("keep     mean p {:.3f}; drop expected {:.1f}%, realised {:.1f}%; p < 0.05 for {:.1f}%, "
-                       "p > 0.95 for {:.1f}% of units\n",
-                       last.keep_ewma.mean_p, 100 * last.keep_ewma.expected_drop, 100 * last.keep_ewma.realised_drop,
-                       100 * last.keep_ewma.frac_p_low, 100 * last.keep_ewma.frac_p_high);
+            fmt::print(
+                "keep     mean p {:.3f}; drop expected {:.1f}%, realised {:.1f}%; p < 0.05 for {:.1f}%, "
+                "p > 0.95 for {:.1f}% of units\n",
+                last.keep_ewma.mean_p, 100 * last.keep_ewma.expected_drop, 100 * last.keep_ewma.realised_drop,
+                100 * last.keep_ewma.frac_p_low, 100 * last.keep_ewma.frac_p_high);
     }
     return kExitOk;
 }
@@ -375,8 +391,7 @@ int run_bench(const BenchArgs& a) {
     }
     fmt::print("device {} ({} threads), LibTorch {}, batch {}, {} parameters, {} timed steps\n", r.device, r.threads,
                r.torch_version, r.batch_size, r.parameters, r.steps);
-    fmt::print("training step alone   {:>9.1f} img/s  (median step {:.1f} ms)\n", r.step_images_per_second,
-               r.step_ms);
+    fmt::print("training step alone   {:>9.1f} img/s  (median step {:.1f} ms)\n", r.step_images_per_second, r.step_ms);
     fmt::print("data pipeline alone   {:>9.1f} img/s\n", r.pipeline_images_per_second);
     fmt::print("pipeline + step       {:>9.1f} img/s\n", r.full_images_per_second);
     if (r.instrumented_layers > 0)

@@ -45,7 +45,8 @@ void ConsoleObserver::on_step(const StepProgress& p) {
     const double frac = static_cast<double>(p.step) / static_cast<double>(std::max<int64_t>(p.steps_per_epoch, 1));
     const int filled = static_cast<int>(frac * width);
     std::string bar;
-    for (int i = 0; i < width; ++i) bar += i < filled ? "\u2588" : "\u2591";
+    for (int i = 0; i < width; ++i)
+        bar += i < filled ? "\u2588" : "\u2591";
     fmt::print(stderr, "\r\033[Kepoch {}/{} {} {:3.0f}%  step {}/{}  loss {:.4f}  acc {}  {:.0f} img/s  ETA {}",
                p.epoch, p.epochs, bar, 100 * frac, p.step, p.steps_per_epoch, p.loss, percent(p.accuracy, 1),
                p.images_per_second, format_duration(p.eta_seconds));
@@ -57,7 +58,8 @@ void ConsoleObserver::on_epoch(const EpochRecord& r) {
     clear_bar();
     if (quiet_) return;
     std::string val;
-    if (std::isfinite(r.val_accuracy)) val = fmt::format("  val loss {:.4f} acc {}", r.val_loss, percent(r.val_accuracy));
+    if (std::isfinite(r.val_accuracy))
+        val = fmt::format("  val loss {:.4f} acc {}", r.val_loss, percent(r.val_accuracy));
     fmt::print("epoch {:>3}/{}  train loss {:.4f} acc {}{}  test loss {:.4f} acc {}  lr {:g}  {:.1f} s  {:.0f} img/s\n",
                r.epoch, epochs_, r.train_loss, percent(r.train_accuracy), val, r.test_loss, percent(r.test_accuracy),
                r.learning_rate, r.epoch_seconds, r.images_per_second);

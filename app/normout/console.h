@@ -12,7 +12,7 @@ std::string percent(double fraction, int decimals = 2);
 
 // Prints progress to stderr (a redrawn bar when it is a terminal) and epoch lines to stdout.
 class ConsoleObserver : public TrainingObserver {
-public:
+  public:
     explicit ConsoleObserver(bool quiet);
     void on_run_started(const RunStartInfo& info) override;
     void on_step(const StepProgress& p) override;
@@ -20,7 +20,7 @@ public:
     void on_run_finished(const RunOutcome& outcome) override;
     void on_message(const std::string& text) override;
 
-private:
+  private:
     void clear_bar();
     bool quiet_;
     bool tty_;

@@ -1,16 +1,16 @@
 // `normout`: the lab's command line. Thin: parses arguments and calls the commands.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <exception>
 
 #include "commands.h"
-#include "subcommand.h"
 #include "engine/config.h"
 #include "engine/data/image_set.h"
 #include "engine/hdf5_handle.h"
 #include "engine/version.h"
+#include "subcommand.h"
 
 namespace {
 
@@ -18,8 +18,7 @@ void add_config_options(CLI::App* cmd, normout::cli::ConfigArgs& a) {
     cmd->add_option("--preset", a.preset, "Start from a preset (see `normout presets`)");
     cmd->add_option("--config", a.config_file, "JSON configuration file (applied after the preset)")
         ->check(CLI::ExistingFile);
-    cmd->add_option("--set", a.sets, "Override a setting, key=value (see `normout settings`); repeatable")
-        ->take_all();
+    cmd->add_option("--set", a.sets, "Override a setting, key=value (see `normout settings`); repeatable")->take_all();
     cmd->add_option("--data", a.data_root,
                     "Data directory (searched before $NORMOUT_DATA and the default data directory)");
 }
@@ -117,7 +116,8 @@ int main(int argc, char** argv) {
         if (c_presets->parsed()) return run_presets(presets_json);
         if (c_settings->parsed()) return run_settings();
         if (c_config->parsed()) return run_config(config);
-        if (c_info->parsed()) return info_layers ? run_info_layers(info_path, info_json) : run_info(info_path, info_json);
+        if (c_info->parsed())
+            return info_layers ? run_info_layers(info_path, info_json) : run_info(info_path, info_json);
         if (c_fetch->parsed()) return run_fetch(fetch);
         if (c_bench->parsed()) return run_bench(bench);
         for (const auto& r : registered)

@@ -41,7 +41,8 @@ Augmenter::Augmenter(const AugmentConfig& config, int channels, int height, int 
 
 void Augmenter::convert(const uint8_t* src, float* dst, std::size_t n) {
     constexpr float k = 1.0f / 255.0f;
-    for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) * k;
+    for (std::size_t i = 0; i < n; ++i)
+        dst[i] = static_cast<float>(src[i]) * k;
 }
 
 std::array<double, 6> Augmenter::draw_inverse_map(uint64_t seed) const {

@@ -10,7 +10,7 @@
 namespace normout {
 
 class Augmenter {
-public:
+  public:
     Augmenter(const AugmentConfig& config, int channels, int height, int width);
 
     // Writes one image (C x H x W floats in [0, 1]) into dst. `seed` fixes the random draws.
@@ -22,7 +22,7 @@ public:
     // Plain conversion (no augmentation).
     static void convert(const uint8_t* src, float* dst, std::size_t n);
 
-private:
+  private:
     AugmentConfig cfg_;
     int c_, h_, w_;
 };

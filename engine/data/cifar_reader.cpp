@@ -23,8 +23,10 @@ void append_batch(const std::filesystem::path& file, ImageSet& set) {
         std::ostringstream msg;
         msg << name << ": wrong size, " << size << " bytes is not a whole number of " << kRecord
             << "-byte records (1 label byte + 3072 pixel bytes)";
-        if (size % (kRecord + 1) == 0) msg << "; it looks like the CIFAR-100 binary format (2 label bytes)";
-        else msg << "; the file is truncated or not a CIFAR-10 batch";
+        if (size % (kRecord + 1) == 0)
+            msg << "; it looks like the CIFAR-100 binary format (2 label bytes)";
+        else
+            msg << "; the file is truncated or not a CIFAR-10 batch";
         throw DataError(msg.str());
     }
     std::ifstream in(file, std::ios::binary);
@@ -53,7 +55,8 @@ std::vector<std::string> class_names(const std::filesystem::path& dir) {
     std::ifstream meta(dir / "batches.meta.txt");
     std::string line;
     while (meta && std::getline(meta, line)) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+            line.pop_back();
         if (!line.empty()) names.push_back(line);
     }
     if (names.size() != 10)
@@ -73,7 +76,8 @@ DataSplit read_cifar10_binary(const std::string& dir_name) {
         s->height = kSide;
         s->width = kSide;
     }
-    for (int b = 1; b <= 5; ++b) append_batch(dir / ("data_batch_" + std::to_string(b) + ".bin"), split.train);
+    for (int b = 1; b <= 5; ++b)
+        append_batch(dir / ("data_batch_" + std::to_string(b) + ".bin"), split.train);
     append_batch(dir / "test_batch.bin", split.test);
     split.class_names = class_names(dir);
     return split;

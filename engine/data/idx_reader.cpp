@@ -146,7 +146,8 @@ DataSplit read_fashion_mnist(const std::string& dir_name) {
     if (!std::filesystem::is_directory(dir)) throw DataError(dir_name + ": directory not found");
     DataSplit split;
     split.source = dir_name;
-    split.train = read_idx_pair(find_file(dir, "train-images-idx3-ubyte"), find_file(dir, "train-labels-idx1-ubyte"), 10);
+    split.train =
+        read_idx_pair(find_file(dir, "train-images-idx3-ubyte"), find_file(dir, "train-labels-idx1-ubyte"), 10);
     split.test = read_idx_pair(find_file(dir, "t10k-images-idx3-ubyte"), find_file(dir, "t10k-labels-idx1-ubyte"), 10);
     if (split.train.height != split.test.height || split.train.width != split.test.width)
         throw DataError(dir_name + ": training and test images differ in size");

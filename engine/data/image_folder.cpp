@@ -32,7 +32,8 @@ bool image_extension(const std::string& file) {
 // Splits "[top/]train/<class>/<file>" into (split, class); false for anything else.
 bool classify(const std::string& path, std::string& split, std::string& cls) {
     std::vector<std::string> parts;
-    for (const auto& p : fs::path(path)) parts.push_back(p.string());
+    for (const auto& p : fs::path(path))
+        parts.push_back(p.string());
     for (std::size_t s = 0; s < 2 && s + 2 < parts.size(); ++s) {
         if ((parts[s] == "train" || parts[s] == "test") && s + 3 == parts.size()) {
             split = parts[s];
@@ -48,7 +49,8 @@ std::vector<RawImage> collect_from_directory(const fs::path& root) {
     for (const char* split : {"train", "test"}) {
         const fs::path dir = root / split;
         if (!fs::is_directory(dir))
-            throw DataError(dir.string() + ": directory not found (an image folder needs train/<class>/ and test/<class>/)");
+            throw DataError(dir.string() +
+                            ": directory not found (an image folder needs train/<class>/ and test/<class>/)");
         for (const auto& cls_entry : fs::directory_iterator(dir)) {
             if (!cls_entry.is_directory()) continue;
             const std::string cls = cls_entry.path().filename().string();
@@ -99,7 +101,8 @@ DataSplit read_image_folder(const std::string& path) {
     DataSplit split;
     split.source = path;
     std::map<std::string, std::size_t> count[2];
-    for (const auto& r : raw) count[r.split == "test"][r.cls]++;
+    for (const auto& r : raw)
+        count[r.split == "test"][r.cls]++;
     if (count[0].empty()) throw DataError(path + ": no training images found under train/<class>/");
     if (count[1].empty()) throw DataError(path + ": no test images found under test/<class>/");
     std::map<std::string, int> label;
@@ -108,8 +111,7 @@ DataSplit read_image_folder(const std::string& path) {
         split.class_names.push_back(cls);
     }
     for (const auto& [cls, n] : count[1])
-        if (!label.count(cls))
-            throw DataError(path + ": test class '" + cls + "' has no folder under train/");
+        if (!label.count(cls)) throw DataError(path + ": test class '" + cls + "' has no folder under train/");
 
     // Decode in parallel; every image must match the first one's size and channel count.
     std::vector<DecodedImage> decoded(raw.size());
@@ -128,7 +130,8 @@ DataSplit read_image_folder(const std::string& path) {
             }
         });
     }
-    for (auto& t : pool) t.join();
+    for (auto& t : pool)
+        t.join();
     for (const auto& e : errors)
         if (!e.empty()) throw DataError(e);
 
@@ -150,7 +153,8 @@ DataSplit read_image_folder(const std::string& path) {
         const std::size_t base = s.pixels.size();
         s.pixels.resize(base + plane * d.channels);
         for (int c = 0; c < d.channels; ++c)  // interleaved HWC to planar CHW
-            for (std::size_t p = 0; p < plane; ++p) s.pixels[base + c * plane + p] = d.pixels[p * d.channels + c];
+            for (std::size_t p = 0; p < plane; ++p)
+                s.pixels[base + c * plane + p] = d.pixels[p * d.channels + c];
         s.labels.push_back(label[raw[i].cls]);
         s.count++;
     }

@@ -10,7 +10,7 @@ namespace normout {
 
 // A data file is missing, corrupt or inconsistent. The message names the file and the problem.
 class DataError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -10,8 +10,8 @@
 
 namespace normout {
 
-BatchLoader::BatchLoader(const ImageSet& set, const AugmentConfig& augment, int batch_size, bool shuffle,
-                         uint64_t seed, int prefetch)
+BatchLoader::BatchLoader(const ImageSet& set, const AugmentConfig& augment, int batch_size, bool shuffle, uint64_t seed,
+                         int prefetch)
     : set_(set),
       augmenter_(augment, set.channels, set.height, set.width),
       batch_size_(batch_size),
@@ -19,9 +19,13 @@ BatchLoader::BatchLoader(const ImageSet& set, const AugmentConfig& augment, int 
       seed_(seed),
       capacity_(static_cast<std::size_t>(std::max(1, prefetch))) {}
 
-BatchLoader::~BatchLoader() { stop(); }
+BatchLoader::~BatchLoader() {
+    stop();
+}
 
-int64_t BatchLoader::batches_per_epoch() const { return (set_.count + batch_size_ - 1) / batch_size_; }
+int64_t BatchLoader::batches_per_epoch() const {
+    return (set_.count + batch_size_ - 1) / batch_size_;
+}
 
 std::vector<int64_t> BatchLoader::epoch_order(int epoch) const {
     std::vector<int64_t> order(static_cast<std::size_t>(set_.count));
@@ -117,7 +121,8 @@ EvalBatches::EvalBatches(const ImageSet& set) {
     std::memcpy(images_.data_ptr<uint8_t>(), set.pixels.data(), set.pixels.size());
     labels_ = at::empty({set.count}, at::kLong);
     auto* y = labels_.data_ptr<int64_t>();
-    for (int64_t i = 0; i < set.count; ++i) y[i] = set.labels[static_cast<std::size_t>(i)];
+    for (int64_t i = 0; i < set.count; ++i)
+        y[i] = set.labels[static_cast<std::size_t>(i)];
 }
 
 Batch EvalBatches::slice(int64_t begin, int64_t end) const {

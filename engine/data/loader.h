@@ -22,7 +22,7 @@ struct Batch {
 };
 
 class BatchLoader {
-public:
+  public:
     BatchLoader(const ImageSet& set, const AugmentConfig& augment, int batch_size, bool shuffle, uint64_t seed,
                 int prefetch);
     ~BatchLoader();
@@ -41,7 +41,7 @@ public:
     // The sample order of an epoch (exposed for tests).
     std::vector<int64_t> epoch_order(int epoch) const;
 
-private:
+  private:
     void stop();
     void produce(int epoch, int64_t first_batch);
     Batch make_batch(const std::vector<int64_t>& order, int64_t b, int epoch) const;
@@ -57,8 +57,8 @@ private:
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<Batch> queue_;
-    bool done_ = true;        // producer finished the epoch
-    bool stopping_ = false;   // consumer asked it to stop
+    bool done_ = true;       // producer finished the epoch
+    bool stopping_ = false;  // consumer asked it to stop
     std::exception_ptr error_;
     std::atomic<double> producer_seconds_{0.0};
     double wait_seconds_ = 0.0;
@@ -66,12 +66,12 @@ private:
 
 // Evaluation batches in order, from a set converted once to a uint8 tensor.
 class EvalBatches {
-public:
+  public:
     explicit EvalBatches(const ImageSet& set);
     int64_t size() const { return images_.defined() ? images_.size(0) : 0; }
     Batch slice(int64_t begin, int64_t end) const;
 
-private:
+  private:
     at::Tensor images_;  // uint8 [N, C, H, W]
     at::Tensor labels_;  // int64 [N]
 };

@@ -29,7 +29,8 @@ std::vector<std::string> subdirs(const std::string& dataset) {
 }  // namespace
 
 std::string default_data_dir() {
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return (fs::path(xdg) / "normout" / "data").string();
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+        return (fs::path(xdg) / "normout" / "data").string();
     if (const char* home = std::getenv("HOME"); home && *home)
         return (fs::path(home) / ".local" / "share" / "normout" / "data").string();
     return (fs::current_path() / "data").string();
@@ -52,22 +53,26 @@ std::string locate_dataset(const DataConfig& data, const std::vector<std::string
     std::vector<std::string> tried;
     auto candidates = [&](const fs::path& root) {
         std::vector<fs::path> c{root};
-        for (const auto& s : subdirs(data.dataset)) c.push_back(root / s);
+        for (const auto& s : subdirs(data.dataset))
+            c.push_back(root / s);
         return c;
     };
     std::vector<fs::path> places;
     for (const auto& r : roots)
-        for (const auto& c : candidates(r)) places.push_back(c);
+        for (const auto& c : candidates(r))
+            places.push_back(c);
     if (data.dataset == "fashion-mnist") places.emplace_back("/usr/share/datasets/fashion-mnist");
     for (const auto& p : places) {
         if (looks_like(data.dataset, p)) return p.string();
         tried.push_back(p.string());
     }
     std::string msg = "data set '" + data.dataset + "' not found; looked in:";
-    for (const auto& t : tried) msg += "\n  " + t;
+    for (const auto& t : tried)
+        msg += "\n  " + t;
     if (data.dataset == "cifar10")
-        msg += "\nGet it with `normout data fetch cifar10`, or pass --data DIR (the folder holding "
-               "cifar-10-batches-bin).";
+        msg +=
+            "\nGet it with `normout data fetch cifar10`, or pass --data DIR (the folder holding "
+            "cifar-10-batches-bin).";
     else if (data.dataset == "fashion-mnist")
         msg += "\nInstall Debian's dataset-fashion-mnist package, or pass --data DIR.";
     else

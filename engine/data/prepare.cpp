@@ -47,7 +47,8 @@ void channel_statistics(const ImageSet& set, std::vector<float>& mean, std::vect
         uint64_t hist[256] = {};
         for (int64_t i = 0; i < set.count; ++i) {
             const uint8_t* px = set.image(i) + static_cast<std::size_t>(c) * plane;
-            for (std::size_t p = 0; p < plane; ++p) hist[px[p]]++;
+            for (std::size_t p = 0; p < plane; ++p)
+                hist[px[p]]++;
         }
         long double n = 0, s = 0, s2 = 0;
         for (int v = 0; v < 256; ++v) {

@@ -35,13 +35,15 @@ void write_cifar_batch(const std::string& path, int records, int seed) {
     SplitMix64 g(static_cast<uint64_t>(seed));
     for (int i = 0; i < records; ++i) {
         bytes.push_back(static_cast<char>(i % 10));
-        for (int p = 0; p < 3072; ++p) bytes.push_back(static_cast<char>(g.next() & 0xFF));
+        for (int p = 0; p < 3072; ++p)
+            bytes.push_back(static_cast<char>(g.next() & 0xFF));
     }
     write_bytes(path, bytes);
 }
 
 void write_cifar_dir(const std::string& dir, int per_batch) {
-    for (int b = 1; b <= 5; ++b) write_cifar_batch(dir + "/data_batch_" + std::to_string(b) + ".bin", per_batch, b);
+    for (int b = 1; b <= 5; ++b)
+        write_cifar_batch(dir + "/data_batch_" + std::to_string(b) + ".bin", per_batch, b);
     write_cifar_batch(dir + "/test_batch.bin", per_batch, 99);
 }
 
@@ -81,8 +83,10 @@ void write_fashion_dir(const std::string& dir, int train, int test, bool gz) {
     SplitMix64 g(7);
     for (auto [stem, n] : {std::pair<std::string, int>{"train", train}, {"t10k", test}}) {
         std::vector<uint8_t> px(static_cast<std::size_t>(n) * 28 * 28), labels(static_cast<std::size_t>(n));
-        for (auto& p : px) p = static_cast<uint8_t>(g.next() & 0xFF);
-        for (int i = 0; i < n; ++i) labels[static_cast<std::size_t>(i)] = static_cast<uint8_t>(i % 10);
+        for (auto& p : px)
+            p = static_cast<uint8_t>(g.next() & 0xFF);
+        for (int i = 0; i < n; ++i)
+            labels[static_cast<std::size_t>(i)] = static_cast<uint8_t>(i % 10);
         write_idx_images(dir + "/" + stem + "-images-idx3-ubyte" + ext, px, n, 28, 28);
         write_idx_labels(dir + "/" + stem + "-labels-idx1-ubyte" + ext, labels);
     }
@@ -97,10 +101,13 @@ void write_image_folder(const std::string& dir, const std::vector<std::string>& 
             fs::create_directories(d);
             for (int i = 0; i < per_class; ++i) {
                 std::vector<uint8_t> hwc(static_cast<std::size_t>(side) * side * channels);
-                for (auto& p : hwc) p = static_cast<uint8_t>(g.next() & 0xFF);
+                for (auto& p : hwc)
+                    p = static_cast<uint8_t>(g.next() & 0xFF);
                 const std::string name = (d / (std::to_string(i) + (jpeg ? ".jpg" : ".png"))).string();
-                if (jpeg) write_jpeg(name, hwc.data(), side, side, channels, 95);
-                else write_png(name, hwc.data(), side, side, channels);
+                if (jpeg)
+                    write_jpeg(name, hwc.data(), side, side, channels, 95);
+                else
+                    write_png(name, hwc.data(), side, side, channels);
             }
         }
 }

@@ -18,8 +18,8 @@ void write_idx_labels(const std::string& path, const std::vector<uint8_t>& label
 void write_fashion_dir(const std::string& dir, int train, int test, bool gz);
 
 // An image folder train/<class>/ and test/<class>/ with `per_class` images of side `side`.
-void write_image_folder(const std::string& dir, const std::vector<std::string>& classes, int per_class,
-                        int side, int channels, bool jpeg);
+void write_image_folder(const std::string& dir, const std::vector<std::string>& classes, int per_class, int side,
+                        int channels, bool jpeg);
 
 void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
