@@ -134,6 +134,24 @@ void visit(V& v, InstrumentConfig& i) {
 }
 
 template <class V>
+void visit(V& v, EvaluateConfig& e) {
+    v("attacks", e.attacks,
+      "Attacks run during training, comma-separated: fgsm, pgd-ce, pgd-t, square, noise (empty: none). Clean "
+      "accuracy and the gradient-masking diagnosis come with them.");
+    v("attack_norms", e.attack_norms, "Threat models: linf, l2 or linf,l2 (L-inf eps 8/255, L2 eps 0.5).");
+    v("attack_every", e.attack_every, "Epochs between attack evaluations (0: only after the last epoch).");
+    v("attack_n", e.attack_n, "Images of the fixed, seeded test subset the attacks use (0: the whole test set).");
+    v("square_queries", e.square_queries, "Query budget per image of the Square attack.");
+    v("eps_sweep", e.eps_sweep, "Masking probe: PGD-CE over growing eps up to an unbounded budget.");
+    v("fisher_rao", e.fisher_rao, "Fisher-Rao norm (empirical and model) after the last epoch (thesis table 3.6).");
+    v("hessian", e.hessian, "Hessian trace (Hutchinson) and top eigenvalue after the last epoch.");
+    v("flatness_every", e.flatness_every, "Also measure flatness every k epochs (0: only after the last epoch).");
+    v("flatness_n", e.flatness_n, "Examples of the fixed, seeded test subset for flatness (0: the whole test set).");
+    v("flatness_params", e.flatness_params,
+      "Parameters in theta: all (trainable) or weights (no BatchNorm, no biases).");
+}
+
+template <class V>
 void visit(V& v, RunConfig& c) {
     v("name", c.name, "Free-text name of the run.");
     v("preset", c.preset, "Preset the configuration started from.");
@@ -142,6 +160,7 @@ void visit(V& v, RunConfig& c) {
     v.group("train", c.train, "Optimisation.");
     v.group("record", c.record, "Run file and checkpoints.");
     v.group("instrument", c.instrument, "Activation statistics.");
+    v.group("evaluate", c.evaluate, "Robustness and flatness measured during training.");
 }
 
 // ---- writing ----
@@ -528,6 +547,29 @@ void validate(const RunConfig& c) {
     require(r.flush_seconds >= 0.05 && r.flush_seconds <= 60, "record.flush_seconds", "must be in [0.05, 60]");
     require(r.checkpoint_every >= 0, "record.checkpoint_every", "must be >= 0");
     require(r.keep_checkpoints >= 1 && r.keep_checkpoints <= 1000, "record.keep_checkpoints", "must be in [1, 1000]");
+    const auto& ev = c.evaluate;
+    {
+        static const std::set<std::string> attacks = {"fgsm", "pgd-ce", "pgd-t", "square", "noise"};
+        static const std::set<std::string> norms = {"linf", "l2"};
+        const auto check_list = [&](const std::string& text, const std::set<std::string>& allowed,
+                                    const std::string& field, const std::string& names) {
+            std::string item;
+            std::istringstream in(text);
+            while (std::getline(in, item, ','))
+                require(allowed.count(item) > 0, field, "unknown entry '" + item + "' (" + names + ")");
+        };
+        check_list(ev.attacks, attacks, "evaluate.attacks", "fgsm, pgd-ce, pgd-t, square, noise");
+        require(!ev.attack_norms.empty(), "evaluate.attack_norms", "must name linf, l2 or both");
+        check_list(ev.attack_norms, norms, "evaluate.attack_norms", "linf, l2");
+    }
+    require(ev.attack_every >= 0, "evaluate.attack_every", "must be >= 0");
+    require(ev.attack_n >= 0, "evaluate.attack_n", "must be >= 0");
+    require(ev.square_queries >= 1 && ev.square_queries <= 1000000, "evaluate.square_queries",
+            "must be in [1, 1000000]");
+    require(ev.flatness_every >= 0, "evaluate.flatness_every", "must be >= 0");
+    require(ev.flatness_n >= 0, "evaluate.flatness_n", "must be >= 0");
+    require(ev.flatness_params == "all" || ev.flatness_params == "weights", "evaluate.flatness_params",
+            "unknown value '" + ev.flatness_params + "' (all, weights)");
     const auto& in = c.instrument;
     require(in.every >= 1, "instrument.every", "must be >= 1");
     require(in.ewma_alpha > 0.0 && in.ewma_alpha <= 1.0, "instrument.ewma_alpha", "must be in (0, 1]");

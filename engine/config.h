@@ -111,6 +111,22 @@ struct InstrumentConfig {
     std::vector<int> neurons;  // units whose own histograms are recorded every epoch
 };
 
+// Robustness and flatness measured while a run trains (engine/attacks, engine/flatness); the
+// command-line `attack` and `flatness` subcommands take the full settings for finished runs.
+struct EvaluateConfig {
+    std::string attacks;                  // comma-separated: fgsm, pgd-ce, pgd-t, square, noise; "" = none
+    std::string attack_norms = "linf";    // linf, l2 or "linf,l2"
+    int attack_every = 10;                // epochs between attack evaluations; the last epoch always
+    int64_t attack_n = 1000;              // images of the fixed seeded test subset (0 = all)
+    int square_queries = 5000;            // Square's query budget per image
+    bool eps_sweep = false;               // masking probe: PGD-CE over growing eps up to unbounded
+    bool fisher_rao = true;               // Fisher-Rao norm (both versions) at the end of training
+    bool hessian = false;                 // Hessian trace and top eigenvalue at the end of training
+    int flatness_every = 0;               // also every k epochs (0 = only at the end)
+    int64_t flatness_n = 1000;            // examples of the fixed seeded test subset (0 = all)
+    std::string flatness_params = "all";  // all | weights
+};
+
 struct RunConfig {
     std::string name;    // free text shown in the lab
     std::string preset;  // preset it came from, if any
@@ -119,6 +135,7 @@ struct RunConfig {
     TrainConfig train;
     RecordConfig record;
     InstrumentConfig instrument;
+    EvaluateConfig evaluate;
 };
 
 // JSON (de)serialisation. Parsing is strict: unknown keys and wrong types are errors.

@@ -3,11 +3,15 @@
 // these; the lab converts them to queued Qt signals. Callbacks run on the training thread and
 // must return quickly.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "engine/model_spec.h"
+#include "engine/run_analysis.h"
 #include "engine/run_file.h"
 
 namespace normout {
@@ -55,23 +59,48 @@ class TrainingObserver {
     virtual ~TrainingObserver() = default;
     virtual void on_run_started(const RunStartInfo&) {}
     virtual void on_step(const StepProgress&) {}
+    // The per-step rows (loss, accuracy of each batch) since the last call, a few times a second.
+    virtual void on_steps(const std::vector<StepRecord>&) {}
     virtual void on_epoch(const EpochRecord&) {}
     // Layer statistics, in batches (a few calls a second, never one per unit or sample).
     virtual void on_layer_stats(const std::vector<LayerStepStats>&) {}
     virtual void on_layer_epoch(const std::vector<LayerEpochSnapshot>&) {}
     virtual void on_run_finished(const RunOutcome&) {}
     virtual void on_message(const std::string&) {}
+    // Analysis rows measured during training (tables "attacks", "masking", "flatness"), as they
+    // will be stored in the run file once the run's writer has finished.
+    virtual void on_analysis(const std::string& /*table*/, const std::vector<AnalysisRow>& /*rows*/) {}
+    virtual void on_paused(bool /*paused*/) {}
 };
 
-// Set from any thread (a Stop button, a signal handler); the engine stops before the next batch.
+// Stop and pause requests from any thread (a Stop button, a signal handler); the engine checks
+// them before every batch. cancel() is used by a signal handler: only the flag matters there.
 class CancelToken {
   public:
-    void cancel() { flag_.store(true); }
+    void cancel() { flag_.store(true); }  // async-signal-safe: no lock, no notification
     bool cancelled() const { return flag_.load(); }
-    void reset() { flag_.store(false); }
+    void reset() {
+        flag_.store(false);
+        set_paused(false);
+    }
+    void set_paused(bool paused) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        pause_.store(paused);
+        cv_.notify_all();
+    }
+    bool paused() const { return pause_.load(); }
+    // Blocks while paused (returns at once when not); a cancel ends the wait within 100 ms.
+    void wait_while_paused() const {
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (pause_.load() && !flag_.load())
+            cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
 
   private:
     std::atomic<bool> flag_{false};
+    std::atomic<bool> pause_{false};
+    mutable std::mutex mutex_;
+    mutable std::condition_variable cv_;
 };
 
 }  // namespace normout

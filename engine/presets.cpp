@@ -89,6 +89,10 @@ std::vector<Preset> make_presets() {
     quick.config.train.epochs = 3;
     quick.config.train.batch_size = 128;
     quick.config.train.lr = 0.02;
+    // Robustness after every epoch on a small subset, so the lab shows it land.
+    quick.config.evaluate.attacks = "fgsm,pgd-ce,pgd-t,noise";
+    quick.config.evaluate.attack_every = 1;
+    quick.config.evaluate.attack_n = 500;
     all.push_back(quick);
 
     Preset no_aug = thesis_row("baseline-no-aug", "Baseline-no-data-aug", place(identity(), {48, 51}), 100, 86.7);

@@ -14,6 +14,7 @@
 #include "engine/data/loader.h"
 #include "engine/data/prepare.h"
 #include "engine/device.h"
+#include "engine/evaluation.h"
 #include "engine/model.h"
 #include "engine/optim.h"
 #include "engine/probes.h"
@@ -159,6 +160,7 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
     if (s.header.segment == 0 && s.pos.global_step == 0)
         save_checkpoint(checkpoint_path(s.run_path, 0), s.header.run_id, s.net, *s.optimizer, s.pos);
     RunRecorder recorder(segment, s.header, c.record.flush_seconds);
+    TrainingEvaluation evaluation(c.evaluate);
 
     BatchLoader loader(s.data->train, c.data.augment, c.train.batch_size, /*shuffle=*/true, c.train.seed,
                        c.data.prefetch);
@@ -189,8 +191,17 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
     outcome.out_path = segment;
     TrainingPosition& pos = s.pos;
     Instrumentation& instrument = *s.instrument;
-    // Layer statistics go to the file and the observers in batches.
+    std::vector<StepRecord> step_rows;  // for the observers, sent in batches
+    auto add_step = [&](const StepRecord& row) {
+        recorder.add_step(row);
+        step_rows.push_back(row);
+    };
+    // Step rows and layer statistics go to the observers in batches.
     auto drain = [&] {
+        if (!step_rows.empty()) {
+            obs.on_steps(step_rows);
+            step_rows.clear();
+        }
         const auto rows = instrument.drain();
         if (rows.empty()) return;
         recorder.add_layer_steps(rows);
@@ -238,6 +249,11 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
             };
             Batch batch;
             while (loader.next(batch)) {
+                if (cancel && cancel->paused()) {
+                    obs.on_paused(true);
+                    cancel->wait_while_paused();
+                    obs.on_paused(false);
+                }
                 const bool cancelled = cancel && cancel->cancelled();
                 const bool limit = s.options.max_steps > 0 && pos.global_step >= s.options.max_steps;
                 if (cancelled || limit) {
@@ -271,17 +287,15 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
                     outcome.message = std::string(std::isfinite(batch_loss) ? "a gradient" : "the loss") +
                                       " became non-finite at step " + std::to_string(pos.global_step) + " (epoch " +
                                       std::to_string(epoch + 1) + ")";
-                    recorder.add_step({pos.global_step, epoch + 1, batch_loss,
-                                       static_cast<double>(batch_correct.item<int64_t>()) / static_cast<double>(n), lr,
-                                       wall()});
+                    add_step({pos.global_step, epoch + 1, batch_loss,
+                              static_cast<double>(batch_correct.item<int64_t>()) / static_cast<double>(n), lr, wall()});
                     break;
                 }
                 loss_sum += loss.to(at::kDouble) * static_cast<double>(n);
                 correct += batch_correct;
                 seen += n;
-                recorder.add_step({pos.global_step, epoch + 1, batch_loss,
-                                   static_cast<double>(batch_correct.item<int64_t>()) / static_cast<double>(n), lr,
-                                   wall()});
+                add_step({pos.global_step, epoch + 1, batch_loss,
+                          static_cast<double>(batch_correct.item<int64_t>()) / static_cast<double>(n), lr, wall()});
                 if (step == steps_per_epoch || seconds_since(last_report) >= s.options.progress_interval_seconds) {
                     last_report = Clock::now();
                     drain();
@@ -337,6 +351,17 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
             const bool last = epoch + 1 == epochs;
             if (c.record.checkpoint_every > 0 && ((epoch + 1) % c.record.checkpoint_every == 0 || last))
                 checkpoint(pos);
+            // After the checkpoint: a run stopped during a long attack keeps its epoch.
+            if (evaluation.attacks_due(epoch + 1, epochs) || evaluation.flatness_due(epoch + 1, epochs)) {
+                try {
+                    evaluation.after_epoch(s.net, s.data->test, epoch + 1, epochs, pos.global_step, device, obs,
+                                           [cancel] { return cancel && cancel->cancelled(); });
+                } catch (const std::exception& e) {
+                    // A failed measurement must not cost the training run.
+                    obs.on_message(std::string("evaluation after epoch ") + std::to_string(epoch + 1) +
+                                   " failed: " + e.what());
+                }
+            }
         }
         // Diverged weights are not finite: the last good checkpoint keeps the usable ones.
         if (outcome.status == RunStatus::Finished || outcome.status == RunStatus::Stopped)
@@ -352,6 +377,8 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
     if (!write_error.empty()) {
         outcome.status = RunStatus::Failed;
         outcome.message = write_error;
+    } else if (const std::string err = evaluation.store(s.run_path); !err.empty()) {
+        obs.on_message(err);  // the training record itself is complete
     }
     obs.on_run_finished(outcome);
     return outcome;

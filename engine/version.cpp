@@ -3,8 +3,6 @@
 #include <hdf5.h>
 #include <torch/version.h>
 
-#include <ATen/Context.h>
-
 #include "engine/hdf5_handle.h"
 
 namespace normout {
@@ -21,9 +19,13 @@ std::string hdf5_version() {
 }
 
 std::string cuda_version() {
-    // Whether this LibTorch was built with CUDA: at::hasCUDA() also needs a usable driver, so
-    // report the build and the presence separately.
-    return at::hasCUDA() ? "available" : "none";
+    // The version LibTorch was compiled against (set by CMake); whether a GPU is usable now is
+    // another question (train.device=auto answers it).
+#ifdef NORMOUT_CUDA_VERSION
+    return NORMOUT_CUDA_VERSION;
+#else
+    return "none";
+#endif
 }
 
 }  // namespace normout

@@ -9,6 +9,7 @@ const char* project_version();  // the CMake project version
 
 std::string torch_version();  // LibTorch version the engine was compiled against
 std::string hdf5_version();   // HDF5 library version in use
-std::string cuda_version();   // CUDA version of LibTorch, or "none"
+std::string cuda_version();   // CUDA version LibTorch was built with, or "none"
+const char* qt_version();     // Qt version the project was built with, or "none" (generated)
 
 }  // namespace normout

@@ -58,6 +58,8 @@ class TestResilience : public QObject {
                 "--set",
                 "model.surgery=[{\"op\":\"replace\",\"at\":[48,51],\"layer\":{\"type\":\"normout\",\"variant\":"
                 "\"temporal-softmax\",\"temperature\":100}}]",
+                "--set",
+                "evaluate.fisher_rao=false",
                 "--quiet",
                 "--out",
                 out};

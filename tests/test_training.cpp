@@ -13,6 +13,7 @@
 #include "engine/model.h"
 #include "engine/optim.h"
 #include "engine/presets.h"
+#include "engine/run_analysis.h"
 #include "engine/run_file.h"
 #include "engine/state.h"
 #include "engine/trainer.h"
@@ -32,8 +33,20 @@ RunConfig tiny_config() {
     c.train.lr = 0.05;
     c.data.train_limit = 4096;
     c.data.test_limit = 512;
+    c.evaluate.attacks = "";  // measured in evaluatesDuringTrainingWithoutChangingIt only
+    c.evaluate.fisher_rao = false;
     return c;
 }
+
+// Collects the analysis rows streamed during training.
+class AnalysisSink : public TrainingObserver {
+  public:
+    void on_analysis(const std::string& table, const std::vector<AnalysisRow>& rows) override {
+        auto& t = tables[table];
+        t.insert(t.end(), rows.begin(), rows.end());
+    }
+    std::map<std::string, std::vector<AnalysisRow>> tables;
+};
 
 std::shared_ptr<const PreparedData> tiny_data(const RunConfig& c) {
     static std::shared_ptr<const PreparedData> cached;
@@ -134,6 +147,56 @@ class TestTraining : public QObject {
         for (std::size_t i = 0; i < wa.size(); ++i)
             differs |= wa[i].values != wc[i].values;
         QVERIFY(differs);
+    }
+
+    void evaluatesDuringTrainingWithoutChangingIt() {
+        // Attacks after every epoch and the Fisher-Rao norm at the end: streamed, stored, and the
+        // training itself (weights, losses) bit-identical to a run without them.
+        QTemporaryDir dir;
+        RunConfig plain = tiny_config();
+        plain.train.epochs = 2;
+        RunConfig measured = plain;
+        measured.evaluate.attacks = "fgsm,pgd-ce";
+        measured.evaluate.attack_every = 1;
+        measured.evaluate.attack_n = 64;
+        measured.evaluate.fisher_rao = true;
+        measured.evaluate.flatness_n = 64;
+        const std::string a = dir.path().toStdString() + "/plain.h5", b = dir.path().toStdString() + "/measured.h5";
+        QCOMPARE(run(plain, a).status, RunStatus::Finished);
+        AnalysisSink sink;
+        QCOMPARE(run(measured, b, &sink).status, RunStatus::Finished);
+
+        const auto wa = read_weights(a), wb = read_weights(b);
+        QCOMPARE(wa.size(), wb.size());
+        for (std::size_t i = 0; i < wa.size(); ++i)
+            QVERIFY2(wa[i].values == wb[i].values && wa[i].integers == wb[i].integers, wa[i].name.c_str());
+        QCOMPARE(read_run(a).epochs.back().train_loss, read_run(b).epochs.back().train_loss);
+        QVERIFY(read_analysis(a).tables.empty());
+
+        // clean, fgsm and pgd-ce after epochs 1 and 2; a verdict each time; Fisher-Rao at the end.
+        const auto& streamed = sink.tables["attacks"];
+        QCOMPARE(streamed.size(), std::size_t(6));
+        QCOMPARE(streamed.front().numbers.at("epoch"), 1.0);
+        QCOMPARE(streamed.back().numbers.at("epoch"), 2.0);
+        const AnalysisData stored = read_analysis(b);
+        QCOMPARE(stored.tables.at("attacks").rows.size(), streamed.size());
+        for (std::size_t i = 0; i < streamed.size(); ++i) {
+            QCOMPARE(stored.tables.at("attacks").rows[i].texts.at("attack"), streamed[i].texts.at("attack"));
+            QCOMPARE(stored.tables.at("attacks").rows[i].numbers.at("accuracy"), streamed[i].numbers.at("accuracy"));
+            QCOMPARE(stored.tables.at("attacks").rows[i].numbers.at("n"), 64.0);
+        }
+        int verdicts = 0;
+        for (const auto& r : stored.tables.at("masking").rows)
+            verdicts += r.texts.at("flag") == "verdict";
+        QCOMPARE(verdicts, 2);
+        const auto& fr = stored.tables.at("flatness").rows;
+        QCOMPARE(fr.size(), std::size_t(2));  // empirical and model
+        QCOMPARE(sink.tables["flatness"].size(), std::size_t(2));
+        for (std::size_t i = 0; i < fr.size(); ++i) {
+            QCOMPARE(fr[i].numbers.at("value"), sink.tables["flatness"][i].numbers.at("value"));
+            QVERIFY(std::isfinite(fr[i].numbers.at("value")) && fr[i].numbers.at("value") > 0);
+            QCOMPARE(fr[i].numbers.at("epoch"), 2.0);
+        }
     }
 
     void cancelStopsAtTheNextBatchAndLeavesAValidFile() {

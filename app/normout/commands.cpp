@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "engine/fetch.h"
 #include "engine/model.h"
 #include "engine/presets.h"
+#include "engine/run_analysis.h"
 #include "engine/run_file.h"
 #include "engine/trainer.h"
 
@@ -179,6 +181,16 @@ int run_presets(bool as_json) {
     return kExitOk;
 }
 
+int export_presets(const std::string& folder) {
+    std::filesystem::create_directories(folder);
+    for (const auto& p : presets()) {
+        std::string file = p.name;
+        std::replace(file.begin(), file.end(), '/', '-');
+        save_config_file(p.config, (std::filesystem::path(folder) / (file + ".json")).string());
+    }
+    return kExitOk;
+}
+
 int run_settings() {
     for (const auto& s : describe_settings())
         fmt::print("{:<30} {:<8} {}\n", s.key, s.type, s.help);
@@ -192,6 +204,57 @@ int run_config(const ConfigArgs& a) {
     fmt::print("{}\n", config_to_json(resolve_config(a)));
     return kExitOk;
 }
+
+namespace {
+
+double cell_number(const AnalysisRow& r, const char* key) {
+    const auto it = r.numbers.find(key);
+    return it == r.numbers.end() ? std::nan("") : it->second;
+}
+std::string cell_text(const AnalysisRow& r, const char* key) {
+    const auto it = r.texts.find(key);
+    return it == r.texts.end() ? std::string() : it->second;
+}
+
+// The newest attack evaluation, its masking verdict and the newest flatness measures.
+void print_analysis_summary(const std::string& path) {
+    const AnalysisData data = read_analysis(path);
+    const auto newest = [](const AnalysisTable& t, const char* key) {
+        double best = -1;
+        for (const auto& r : t.rows)
+            best = std::max(best, cell_number(r, key));
+        return best;
+    };
+    if (const auto a = data.tables.find("attacks"); a != data.tables.end() && !a->second.rows.empty()) {
+        const double ev = newest(a->second, "evaluation");
+        bool header = false;
+        for (const auto& r : a->second.rows) {
+            if (cell_number(r, "evaluation") != ev || cell_text(r, "role") != "main") continue;
+            if (!header)
+                fmt::print("\nRobustness (evaluation {:.0f}, epoch {:.0f}, {:.0f} of {:.0f} test images, 95% CI)\n", ev,
+                           cell_number(r, "epoch"), cell_number(r, "subset_n"), cell_number(r, "test_size"));
+            header = true;
+            fmt::print("  {:<7} {:<4} eps {:<9.4g} {:>7} [{}, {}]\n", cell_text(r, "attack"), cell_text(r, "norm"),
+                       cell_number(r, "eps"), percent(cell_number(r, "accuracy"), 1),
+                       percent(cell_number(r, "ci_low"), 1), percent(cell_number(r, "ci_high"), 1));
+        }
+        if (const auto m = data.tables.find("masking"); m != data.tables.end())
+            for (const auto& r : m->second.rows)
+                if (cell_number(r, "evaluation") == ev && cell_text(r, "flag") == "verdict")
+                    fmt::print("Masking   {}\n", cell_text(r, "verdict"));
+    }
+    if (const auto f = data.tables.find("flatness"); f != data.tables.end() && !f->second.rows.empty()) {
+        const double epoch = newest(f->second, "epoch");
+        fmt::print("\nFlatness (epoch {:.0f})\n", epoch);
+        for (const auto& r : f->second.rows)
+            if (cell_number(r, "epoch") == epoch)
+                fmt::print("  {:<22} {:.6g} +- {:.2g} (n {:.0f}, {} parameters)\n", cell_text(r, "measure"),
+                           cell_number(r, "value"), cell_number(r, "standard_error"), cell_number(r, "n"),
+                           cell_text(r, "params"));
+    }
+}
+
+}  // namespace
 
 int run_info(const std::string& path, bool as_json) {
     const RunInfo info = read_run(path);
@@ -294,6 +357,7 @@ int run_info(const std::string& path, bool as_json) {
     const auto& last = info.epochs.back();
     fmt::print("\nLast epoch: test accuracy {}, generalisation gap (train - test) {:.2f} points\n",
                percent(last.test_accuracy), 100.0 * (last.train_accuracy - last.test_accuracy));
+    print_analysis_summary(path);
     return kExitOk;
 }
 

@@ -50,6 +50,7 @@ int run_train(const TrainArgs& args);
 int run_resume(const ResumeArgs& args);
 int run_layers(const ConfigArgs& args, bool json);
 int run_presets(bool json);
+int export_presets(const std::string& folder);
 int run_settings();
 int run_config(const ConfigArgs& args);
 int run_info(const std::string& path, bool json);

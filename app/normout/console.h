@@ -2,6 +2,7 @@
 // Terminal output of the command line: a progress bar and per-epoch summary lines.
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "engine/observer.h"
 
@@ -19,6 +20,7 @@ class ConsoleObserver : public TrainingObserver {
     void on_epoch(const EpochRecord& r) override;
     void on_run_finished(const RunOutcome& outcome) override;
     void on_message(const std::string& text) override;
+    void on_analysis(const std::string& table, const std::vector<AnalysisRow>& rows) override;
 
   private:
     void clear_bar();

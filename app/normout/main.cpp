@@ -24,9 +24,9 @@ void add_config_options(CLI::App* cmd, normout::cli::ConfigArgs& a) {
 }
 
 std::string version_text() {
-    return fmt::format("normout {} ({})\nLibTorch {}, CUDA {}, HDF5 {}", normout::project_version(),
+    return fmt::format("normout {} ({})\nLibTorch {}, CUDA {}, Qt {}, HDF5 {}", normout::project_version(),
                        normout::code_version(), normout::torch_version(), normout::cuda_version(),
-                       normout::hdf5_version());
+                       normout::qt_version(), normout::hdf5_version());
 }
 
 }  // namespace
@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
     bool presets_json = false;
     auto* c_presets = app.add_subcommand("presets", "List the presets (quick and the thesis's Table 3.1 rows)");
     c_presets->add_flag("--json", presets_json, "Machine-readable output");
+    std::string presets_export;
+    c_presets->add_option("--export", presets_export,
+                          "Write each preset as a configuration file (NAME.json, '/' as '-') into this folder");
 
     auto* c_settings = app.add_subcommand("settings", "List every configuration key with its meaning");
 
@@ -102,6 +105,9 @@ int main(int argc, char** argv) {
     normout::silence_hdf5_errors();
     // Commands that live in files of their own (see subcommand.h).
     Subcommands registered;
+    add_attack_command(app, registered);
+    add_flatness_command(app, registered);
+    add_table_command(app, registered);
 
     try {
         app.parse(argc, argv);
@@ -113,7 +119,8 @@ int main(int argc, char** argv) {
         if (c_train->parsed()) return run_train(train);
         if (c_resume->parsed()) return run_resume(resume);
         if (c_layers->parsed()) return run_layers(layers, layers_json);
-        if (c_presets->parsed()) return run_presets(presets_json);
+        if (c_presets->parsed())
+            return presets_export.empty() ? run_presets(presets_json) : export_presets(presets_export);
         if (c_settings->parsed()) return run_settings();
         if (c_config->parsed()) return run_config(config);
         if (c_info->parsed())

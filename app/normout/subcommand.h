@@ -14,4 +14,9 @@ struct Subcommand {
 };
 using Subcommands = std::vector<Subcommand>;
 
+// Registration of each command file.
+void add_flatness_command(CLI::App& app, Subcommands& out);  // cmd_flatness.cpp
+void add_attack_command(CLI::App& app, Subcommands& out);    // cmd_attack.cpp
+void add_table_command(CLI::App& app, Subcommands& out);     // cmd_table.cpp
+
 }  // namespace normout::cli

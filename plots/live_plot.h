@@ -1,0 +1,62 @@
+#pragma once
+// A plot for curves that grow while a run trains: named series (optionally with a faint raw
+// companion and a confidence band), replots capped at 25 per second whatever the update rate,
+// zoom and pan with the mouse (double-click fits), a log-scale toggle, a crosshair readout and a
+// legend. NaN values leave gaps (a diverged run draws up to its last finite point).
+#include <QTimer>
+#include <QVector>
+#include <QWidget>
+
+class QCustomPlot;
+class QCPGraph;
+class QCPItemStraightLine;
+class QCheckBox;
+class QLabel;
+
+namespace normout::plots {
+
+class LivePlot : public QWidget {
+    Q_OBJECT
+  public:
+    explicit LivePlot(const QString& title, const QString& x_label, const QString& y_label, QWidget* parent = nullptr);
+
+    // Series are identified by the index returned here.
+    int add_series(const QString& name, const QColor& color, Qt::PenStyle style = Qt::SolidLine, bool markers = false);
+    void set_data(int series, const QVector<double>& x, const QVector<double>& y);
+    // A band (e.g. a 95% confidence interval) drawn around the series in its colour, faded.
+    void set_band(int series, const QVector<double>& x, const QVector<double>& low, const QVector<double>& high);
+    void set_visible(int series, bool visible);
+    void clear_series();
+    int series_count() const;
+    // Data of a series (tests read plots through their data, not their pixels).
+    QVector<double> series_x(int series) const;
+    QVector<double> series_y(int series) const;
+    QString series_name(int series) const;
+
+    void set_log_y(bool on);
+    bool log_y() const;
+    void set_placeholder(const QString& text);  // shown while no series has data
+    void fit();                                 // rescale the axes to the data
+    // Asks for a replot; at most one every 40 ms happens.
+    void request_replot();
+    QCustomPlot* plot() const { return plot_; }
+    int replot_count() const { return replots_; }
+
+  private:
+    void do_replot();
+    void fit_ranges();
+    void update_crosshair(double x);
+
+    QCustomPlot* plot_;
+    QCheckBox* log_box_;
+    QLabel* readout_;
+    QLabel* placeholder_;
+    QCPItemStraightLine* cursor_ = nullptr;
+    QTimer replot_timer_;
+    QVector<QCPGraph*> graphs_;
+    QVector<QCPGraph*> bands_low_, bands_high_;
+    bool user_zoomed_ = false;
+    int replots_ = 0;
+};
+
+}  // namespace normout::plots

@@ -1,0 +1,252 @@
+// Comparing runs and exporting figures (issue: compare, tables, publication figures): seed groups
+// give the right mean and deviation; SVG/PDF files hold the legend and axis texts, PNGs have the
+// requested size; the runs browser lists real run files; the compare view draws what the files
+// hold; `normout-lab export` works with no display.
+#include <QFile>
+#include <QImage>
+#include <QProcess>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QXmlStreamReader>
+#include <QtTest/QtTest>
+#include <cmath>
+
+#include "engine/config.h"
+#include "engine/presets.h"
+#include "engine/run_file.h"
+#include "engine/tables.h"
+#include "engine/trainer.h"
+#include "plots/figure_export.h"
+#include "plots/live_plot.h"
+#include "plots/qcp.h"
+#include "support/fixtures.h"
+#include "ui/compare_data.h"
+#include "ui/compare_view.h"
+#include "ui/figure_set.h"
+#include "ui/main_window.h"
+#include "ui/runs_browser.h"
+
+using namespace normout;
+using namespace normout::ui;
+
+namespace {
+
+RunData synthetic_run(const std::string& name, uint64_t seed, double lr, const std::vector<double>& test_acc) {
+    RunConfig c = preset_config("quick");
+    c.name = name;
+    c.train.seed = seed;
+    c.train.lr = lr;
+    RunData d;
+    d.name = name;
+    d.path = name + ".h5";
+    d.config_json = config_to_json(c);
+    for (std::size_t i = 0; i < test_acc.size(); ++i) {
+        EpochRecord e;
+        e.epoch = static_cast<int>(i + 1);
+        e.test_accuracy = test_acc[i];
+        d.epochs.push_back(e);
+    }
+    return d;
+}
+
+// The visible text of an SVG file (all character data), or "" when it does not parse.
+QString svg_text(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    QXmlStreamReader xml(&f);
+    QString text;
+    while (!xml.atEnd()) {
+        xml.readNext();
+        if (xml.isCharacters()) text += xml.text().toString() + QLatin1Char(' ');
+    }
+    return xml.hasError() ? QString() : text;
+}
+
+QString pdf_text(const QString& path) {
+    QProcess p;
+    p.start("pdftotext", {path, "-"});
+    if (!p.waitForFinished(30000) || p.exitCode() != 0) return {};
+    return QString::fromUtf8(p.readAllStandardOutput());
+}
+
+}  // namespace
+
+class TestFigures : public QObject {
+    Q_OBJECT
+    QTemporaryDir settings_dir_;
+    QTemporaryDir work_;
+    QStringList runs_;  // two real run files, trained once
+
+  private Q_SLOTS:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings::setDefaultFormat(QSettings::IniFormat);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settings_dir_.path());
+        QCoreApplication::setOrganizationName("NormOutTest");
+        QCoreApplication::setApplicationName("normout-figures-test");
+        for (double t : {1.0, 100.0}) {
+            RunConfig c = preset_config("quick");
+            c.model.width = 0.0625;
+            c.model.hidden = 32;
+            c.data.train_limit = 512;
+            c.data.test_limit = 128;
+            c.train.epochs = 2;
+            c.train.batch_size = 64;
+            c.train.threads = 2;
+            c.model.surgery[0].layer.temperature = t;
+            c.evaluate.attacks = "fgsm";
+            c.evaluate.attack_n = 64;
+            c.evaluate.flatness_n = 64;
+            TrainOptions o;
+            o.out_path = QStringLiteral("%1/runs/t%2.h5").arg(work_.path()).arg(t).toStdString();
+            o.data_roots = {normout::test::fashion_mnist_dir()};
+            QCOMPARE(train(c, o).status, RunStatus::Finished);
+            runs_ << QString::fromStdString(o.out_path);
+        }
+    }
+
+    void seedGroupsGiveMeanAndDeviation() {
+        const RunData a = synthetic_run("a", 0, 0.02, {0.5, 0.6}), b = synthetic_run("b", 1, 0.02, {0.7, 0.8}),
+                      c = synthetic_run("c", 2, 0.02, {0.6, 1.0}), other = synthetic_run("d", 0, 0.1, {0.1, 0.2});
+        Metric m;
+        m.kind = Metric::Kind::Epoch;
+        m.field = "test_accuracy";
+        const auto curves = compare({&a, &b, &c, &other}, m, 1.0, true);
+        QCOMPARE(curves.size(), std::size_t(2));
+        // epoch 1: 0.5, 0.7, 0.6 -> mean 0.6, sample sd 0.1; epoch 2: 0.6, 0.8, 1.0 -> 0.8, 0.2
+        QCOMPARE(curves[0].y.size(), 2);
+        QVERIFY(std::abs(curves[0].y[0] - 0.6) < 1e-12 && std::abs(curves[0].y[1] - 0.8) < 1e-12);
+        QVERIFY(std::abs(curves[0].high[0] - 0.7) < 1e-12 && std::abs(curves[0].low[1] - 0.6) < 1e-12);
+        QVERIFY(curves[0].label.contains("3 seeds"));
+        QCOMPARE(curves[1].y, QVector<double>({0.1, 0.2}));
+        QVERIFY(curves[1].low.isEmpty());
+        // Ungrouped: one curve per run.
+        QCOMPARE(compare({&a, &b, &c, &other}, m, 1.0, false).size(), std::size_t(4));
+        // The differences name the seed and the learning rate, nothing else that is equal.
+        QStringList keys;
+        for (const auto& [key, values] : differing_settings({&a, &b, &c, &other}))
+            keys << key;
+        QVERIFY2(keys.contains("train.seed") && keys.contains("train.lr"), qPrintable(keys.join(",")));
+        QVERIFY(!keys.contains("train.epochs"));
+    }
+
+    void exportsHoldLegendAxisTextAndSize() {
+        std::unique_ptr<QCustomPlot> plot(make_print_plot("training epoch", "robust accuracy"));
+        QCPGraph* g = plot->addGraph();
+        g->setName("SpatialMax at 48");
+        g->setData(QVector<double>{1, 2, 3}, QVector<double>{0.2, 0.4, 0.5});
+        plot->legend->setVisible(true);
+        plots::ExportOptions o;
+        o.width_mm = 85;
+        o.height_mm = 60;
+        o.dpi = 200;
+        const QString base = work_.path() + "/figure";
+        for (const char* ext : {".svg", ".pdf", ".png"})
+            QCOMPARE(plots::export_plot(plot.get(), base + ext, o), QString());
+        const QString svg = svg_text(base + ".svg");
+        QVERIFY2(!svg.isEmpty(), "the SVG parses");
+        for (const char* t : {"SpatialMax at 48", "training epoch", "robust accuracy"})
+            QVERIFY2(svg.contains(t), t);
+        const QString pdf = pdf_text(base + ".pdf");
+        for (const char* t : {"SpatialMax at 48", "training epoch", "robust accuracy"})
+            QVERIFY2(pdf.contains(t), t);
+        const QImage png(base + ".png");
+        QVERIFY2(std::abs(png.width() - 85 / 25.4 * 200) <= 1.0, qPrintable(QString::number(png.width())));
+        QVERIFY2(std::abs(png.height() - 60 / 25.4 * 200) <= 1.0, qPrintable(QString::number(png.height())));
+        QVERIFY(plots::export_plot(plot.get(), work_.path() + "/no/such/dir/f.svg", o).contains("f.svg"));
+    }
+
+    void browserListsRunsAndTheCompareViewDrawsThem() {
+        QFile junk(work_.path() + "/runs/junk.h5");
+        QVERIFY(junk.open(QIODevice::WriteOnly));
+        junk.write("not an HDF5 file");
+        junk.close();
+        MainWindow w;
+        RunsBrowser* b = w.runs_browser();
+        b->set_folder(work_.path() + "/runs");
+        b->rescan_now();
+        QCOMPARE(b->visible_rows(), 3);
+        QStringList statuses;
+        for (int r = 0; r < 3; ++r)
+            statuses << b->view()->model()->index(r, 1).data().toString();
+        QCOMPARE(statuses.count("finished"), 2);
+        QCOMPARE(statuses.count("unreadable"), 1);
+        b->set_filter("junk");
+        QCOMPARE(b->visible_rows(), 1);
+        b->set_filter(QString());
+        QList<int> real;
+        for (int r = 0; r < 3; ++r)
+            if (!b->path_at(r).endsWith("junk.h5")) real << r;
+        b->select_rows(real);
+        QCOMPARE(b->selected_paths().size(), 2);
+
+        w.compare_runs(b->selected_paths());
+        CompareView* v = w.compare_view();
+        QCOMPARE(v->run_count(), 2);
+        // Test accuracy is selected first: each curve equals the file's epochs.
+        const auto* curves = v->curves();
+        QCOMPARE(curves->series_count(), 2);
+        for (int s = 0; s < 2; ++s) {
+            const RunInfo info = read_run(b->selected_paths()[s].toStdString());
+            // The labels name what differs: the temperature.
+            QVERIFY2(curves->series_name(s).contains("temperature"), qPrintable(curves->series_name(s)));
+            QVector<double> expected;
+            for (const auto& e : info.epochs)
+                expected << e.test_accuracy;
+            bool found = false;
+            for (int t = 0; t < 2; ++t)
+                found |= curves->series_y(t) == expected;
+            QVERIFY(found);
+        }
+        // The differences table names the temperature.
+        bool names_temperature = false;
+        for (int r = 0; r < v->differences()->rowCount(); ++r)
+            names_temperature |= v->differences()->verticalHeaderItem(r)->text().contains("temperature");
+        QVERIFY(names_temperature);
+        // Both runs measured Fisher-Rao and FGSM: two scatter points.
+        QCOMPARE(v->scatter()->series_count(), 2);
+        // The table view is the engine's table of these files.
+        v->set_table("accuracy", "csv");
+        std::vector<std::string> paths;
+        for (const QString& p : b->selected_paths())
+            paths.push_back(p.toStdString());
+        QCOMPARE(v->table_text(), QString::fromStdString(to_csv(build_table(paths, TableKind::Accuracy))));
+    }
+
+    void headlessExportNeedsNoDisplay() {
+        const QString lab = qEnvironmentVariable("NORMOUT_LAB");
+        QVERIFY2(QFile::exists(lab), "NORMOUT_LAB must point at the normout-lab binary");
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        for (const char* var : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
+            env.remove(var);
+        p.setProcessEnvironment(env);
+        const QString out = work_.path() + "/figures";
+        p.start(lab, QStringList{"export"} + runs_ + QStringList{"--figures", out, "--size", "120x80", "--dpi", "150"});
+        QVERIFY(p.waitForFinished(120000));
+        QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+        const QStringList files = QString::fromUtf8(p.readAllStandardOutput()).split('\n', Qt::SkipEmptyParts);
+        QVERIFY(files.size() >= 9);
+        int svgs = 0, pdfs = 0;
+        for (const QString& f : files) {
+            QVERIFY2(QFile::exists(f), qPrintable(f));
+            if (f.endsWith(".svg")) {
+                ++svgs;
+                QVERIFY2(!svg_text(f).isEmpty(), qPrintable(f));
+            }
+            if (f.endsWith(".pdf")) ++pdfs;
+            // To the pixel: the plot is laid out in whole points, then scaled by dpi / 72.
+            if (f.endsWith(".png")) QVERIFY(std::abs(QImage(f).width() - 120 / 25.4 * 150) <= 1.0);
+        }
+        QVERIFY(svgs >= 3 && svgs == pdfs);
+        // Bad input: a clear message and a non-zero exit.
+        p.start(lab, {"export", work_.path() + "/missing.h5", "--figures", out});
+        QVERIFY(p.waitForFinished(60000));
+        QVERIFY(p.exitCode() != 0);
+        QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains("missing.h5"));
+    }
+};
+
+QTEST_MAIN(TestFigures)
+#include "test_figures.moc"

@@ -1,0 +1,295 @@
+// The Qt lab on the offscreen platform: settings validated before Start, a run started in the
+// window streams into the plots and stops cleanly, a run written by another process appears
+// live, the inspector shows recorded per-neuron data, stopped runs resume. Settings sandboxed.
+#include <QAction>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QLineEdit>
+#include <QProcess>
+#include <QSettings>
+#include <QSlider>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest/QtTest>
+#include <algorithm>
+
+#include "engine/data/prepare.h"
+#include "engine/presets.h"
+#include "engine/run_file.h"
+#include "engine/trainer.h"
+#include "plots/live_plot.h"
+#include "support/fixtures.h"
+#include "ui/config_panel.h"
+#include "ui/dashboard.h"
+#include "ui/main_window.h"
+#include "ui/neuron_inspector.h"
+#include "ui/run_watcher.h"
+#include "ui/training_controller.h"
+
+using namespace normout;
+using namespace normout::ui;
+
+namespace {
+
+// Settings of a run that trains in seconds on two cores.
+void make_tiny(ConfigPanel* panel, int epochs) {
+    panel->select_preset("quick");
+    panel->set_text("model.width", "0.0625");
+    panel->set_text("model.hidden", "32");
+    panel->set_text("data.train_limit", "2048");
+    panel->set_text("data.test_limit", "256");
+    panel->set_text("train.batch_size", "32");
+    panel->set_text("train.epochs", QString::number(epochs));
+    panel->set_text("train.threads", "1");  // leaves a core to the GUI thread
+}
+
+int total_points(plots::LivePlot* plot) {
+    int n = 0;
+    for (int s = 0; s < plot->series_count(); ++s)
+        n += plot->series_x(s).size();
+    return n;
+}
+
+// Records the longest gap between ticks of a 5 ms timer: how long the event loop was blocked.
+class StallMeter : public QObject {
+  public:
+    StallMeter() {
+        clock_.start();
+        timer_.setInterval(5);
+        connect(&timer_, &QTimer::timeout, this, [this] { worst_ = std::max(worst_, clock_.restart()); });
+        timer_.start();
+    }
+    qint64 worst() const { return worst_; }
+
+  private:
+    QTimer timer_;
+    QElapsedTimer clock_;
+    qint64 worst_ = 0;
+};
+
+}  // namespace
+
+class TestLab : public QObject {
+    Q_OBJECT
+    QTemporaryDir settings_dir_;
+    QTemporaryDir work_;
+
+  private Q_SLOTS:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings::setDefaultFormat(QSettings::IniFormat);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settings_dir_.path());
+        QCoreApplication::setOrganizationName("NormOutTest");
+        QCoreApplication::setApplicationName("normout-lab-test");
+        normout::test::fashion_mnist_dir();  // fails clearly when missing
+    }
+
+    void validationRejectsBadSettingsBeforeStart() {
+        MainWindow w;
+        ConfigPanel* panel = w.config_panel();
+        QVERIFY(panel->valid());
+        QVERIFY(w.start_action()->isEnabled());
+        panel->set_text("train.lr", "-1");
+        QVERIFY(!panel->valid());
+        QCOMPARE(panel->error_field(), QString("train.lr"));
+        QVERIFY(!w.start_action()->isEnabled());
+        QVERIFY(!panel->editor("train.lr")->styleSheet().isEmpty());  // highlighted
+        panel->set_text("train.lr", "0.01");
+        QVERIFY(panel->valid());
+        QVERIFY(w.start_action()->isEnabled());
+        panel->set_text("train.epochs", "many");
+        QCOMPARE(panel->error_field(), QString("train.epochs"));
+        panel->set_text("train.epochs", "3");
+        panel->set_text(
+            "model.surgery",
+            R"([{"op":"replace","at":[48],"layer":{"type":"normout","variant":"temporal-softmax","temperature":0}}])");
+        // The surgery editor cannot even hold T <= 0: its spin box stops at 0.001.
+        QVERIFY(panel->valid());
+        QCOMPARE(panel->config().model.surgery.at(0).layer.temperature, 0.001);
+        panel->set_text("model.surgery", R"([{"op":"replace","at":[99],"layer":{"type":"dropout"}}])");
+        QVERIFY(!panel->valid());
+        QCOMPARE(panel->error_field(), QString("model.surgery[0].at"));
+        QVERIFY(panel->error().contains("index 99 is not in the model"));
+        QVERIFY(!w.start_action()->isEnabled());
+        w.start_training();  // refused while invalid
+        QVERIFY(!w.controller()->running());
+        panel->select_preset("thesis/dropout-48-51");
+        QVERIFY(panel->valid());
+        QCOMPARE(panel->config().model.surgery.size(), std::size_t(1));  // one op: Dropout at 48 and 51
+        QCOMPARE(panel->config().model.surgery.at(0).at, std::vector<int>({48, 51}));
+    }
+
+    void runStartedInTheWindowStreamsAndStops() {
+        MainWindow w;
+        w.show();
+        make_tiny(w.config_panel(), 40);
+        const QString path = work_.path() + "/window-run.h5";
+        w.config_panel()->set_run_path(path);
+        QElapsedTimer start_clock;
+        start_clock.start();
+        w.start_training();
+        const qint64 start_ms = start_clock.elapsed();
+        StallMeter stalls;  // from here on the training thread runs
+        QVERIFY(w.controller()->running());
+        // Steps reach the plots (checked through their data).
+        QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->loss_plot()) > 40, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->layer_plot()) > 20, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.shown_run().epochs.empty(), 60000);  // an epoch: test accuracy appears
+        QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->accuracy_plot()) > 0, 5000);
+        // The loss curve is the run's per-step losses.
+        const auto& steps = w.shown_run().steps;
+        QVERIFY(!steps.empty());
+        // Pause: no step is taken while paused.
+        w.pause_action()->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(w.shown_run().status), QString("paused"), 10000);
+        const std::size_t frozen = w.shown_run().steps.size();
+        QTest::qWait(800);
+        QVERIFY(w.shown_run().steps.size() <= frozen + 1);
+        w.pause_action()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(w.shown_run().steps.size() > frozen + 2, 20000);
+        // Stop leaves a valid, stopped, resumable file.
+        w.stop_action()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->running(), 30000);
+        QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(w.shown_run().status), QString("stopped"), 5000);
+        const RunInfo info = read_run(path.toStdString());
+        QCOMPARE(QString::fromStdString(info.status), QString("stopped"));
+        QVERIFY(info.steps.size() >= w.shown_run().steps.size() - 1);
+        qInfo("start_training took %lld ms; worst event-loop stall while training: %lld ms; %d loss-plot replots",
+              start_ms, stalls.worst(), w.dashboard()->loss_plot()->replot_count());
+        QVERIFY2(stalls.worst() < 50, qPrintable(QString::number(stalls.worst())));
+    }
+
+    void runWrittenByAnotherProcessAppearsLive() {
+        const QString cli = qEnvironmentVariable("NORMOUT_CLI");
+        QVERIFY(QFile::exists(cli));
+        const QString path = work_.path() + "/other-process.h5";
+        QProcess writer;
+        writer.start(cli, {"train",
+                           "--preset",
+                           "quick",
+                           "--set",
+                           "model.width=0.0625",
+                           "--set",
+                           "model.hidden=32",
+                           "--set",
+                           "data.train_limit=2048",
+                           "--set",
+                           "data.test_limit=256",
+                           "--set",
+                           "train.batch_size=32",
+                           "--set",
+                           "train.epochs=4",
+                           "--set",
+                           "record.flush_seconds=0.3",
+                           "--set",
+                           "train.threads=1",
+                           "--quiet",
+                           "--out",
+                           path});
+        QVERIFY(writer.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(path), 60000);
+        MainWindow w;
+        w.show();
+        w.open_run(path);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.shown_run().steps.empty(), 20000);
+        const std::size_t first = w.shown_run().steps.size();
+        QTRY_VERIFY_WITH_TIMEOUT(w.shown_run().steps.size() > first, 20000);  // it grows while being written
+        QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->loss_plot()) > 0, 5000);
+        QVERIFY(writer.waitForFinished(120000));
+        QCOMPARE(writer.exitCode(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(w.shown_run().status), QString("finished"), 10000);
+        QCOMPARE(w.shown_run().epochs.size(), std::size_t(4));
+    }
+
+    void inspectorShowsRecordedNeurons() {
+        RunConfig c = preset_config("quick");
+        c.model.width = 0.0625;
+        c.model.hidden = 32;
+        c.data.train_limit = 1024;
+        c.data.test_limit = 128;
+        c.train.epochs = 3;
+        c.train.batch_size = 64;
+        c.instrument.neurons = {0, 5};
+        TrainOptions o;
+        o.out_path = (work_.path() + "/recorded.h5").toStdString();
+        o.data_roots = {normout::test::fashion_mnist_dir()};
+        QCOMPARE(train(c, o).status, RunStatus::Finished);
+        const InstrumentData recorded = read_instrumentation(o.out_path);
+
+        MainWindow w;
+        w.show();
+        w.open_run(QString::fromStdString(o.out_path));
+        QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(w.shown_run().status), QString("finished"), 20000);
+        NeuronInspector* inspector = w.inspector();
+        QTRY_COMPARE_WITH_TIMEOUT(inspector->layer_box()->count(), 2, 5000);
+        inspector->layer_box()->setCurrentIndex(1);  // layer 51
+        inspector->epoch_slider()->setValue(2);
+        const LayerEpochSnapshot& snap = recorded.epochs.at(51).at(1);
+        std::vector<float> means = snap.neuron_mean;
+        std::sort(means.begin(), means.end());
+        QCOMPARE(inspector->sorted_means().size(), static_cast<int>(means.size()));
+        for (std::size_t i = 0; i < means.size(); ++i)
+            QCOMPARE(inspector->sorted_means()[int(i)], double(means[i]));
+        QCOMPARE(inspector->sorted_rates().size(), 32);
+        QCOMPARE(inspector->histogram().size(), static_cast<int>(snap.hist_counts.size()));
+        for (std::size_t b = 0; b < snap.hist_counts.size(); ++b)
+            QCOMPARE(inspector->histogram()[int(b)], snap.hist_counts[b]);
+        inspector->neuron_box()->setCurrentIndex(1);  // neuron 5
+        const auto& nh = snap.neuron_hists.at(1);
+        QCOMPARE(inspector->neuron_histogram().size(), static_cast<int>(nh.size()) - 2);
+        QCOMPARE(inspector->neuron_histogram()[0], nh[1]);
+        QCOMPARE(inspector->heatmap_epochs(), 3);
+    }
+
+    void stoppedRunsResumeFromTheWindow() {
+        RunConfig c = preset_config("quick");
+        c.model.width = 0.0625;
+        c.model.hidden = 32;
+        c.data.train_limit = 1024;
+        c.data.test_limit = 128;
+        c.train.epochs = 2;
+        c.train.batch_size = 64;
+        TrainOptions o;
+        o.out_path = (work_.path() + "/to-resume.h5").toStdString();
+        o.data_roots = {normout::test::fashion_mnist_dir()};
+        o.max_steps = 20;
+        QCOMPARE(train(c, o).status, RunStatus::Stopped);
+        MainWindow w;
+        w.show();
+        w.open_run(QString::fromStdString(o.out_path));
+        QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(w.shown_run().status), QString("stopped"), 20000);
+        QAction* resume = nullptr;
+        for (QAction* a : w.findChildren<QAction*>())
+            if (a->text().contains("Resume this run")) resume = a;
+        QVERIFY(resume && resume->isEnabled());
+        resume->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->running(), 60000);
+        QTRY_COMPARE_WITH_TIMEOUT(QString::fromStdString(w.shown_run().status), QString("finished"), 5000);
+        const RunInfo info = read_run(o.out_path);
+        QCOMPARE(QString::fromStdString(info.status), QString("finished"));
+        QCOMPARE(info.steps.size(), w.shown_run().steps.size());
+        QCOMPARE(info.epochs.size(), std::size_t(2));
+    }
+
+    void errorsAreMessagesNotCrashes() {
+        MainWindow w;
+        w.show();
+        w.open_run(work_.path() + "/does-not-exist.h5");
+        QTRY_VERIFY_WITH_TIMEOUT(w.last_error().contains("file not found"), 10000);
+        normout::test::write_bytes((work_.path() + "/garbage.h5").toStdString(), "not a run");
+        w.open_run(work_.path() + "/garbage.h5");
+        QTRY_VERIFY_WITH_TIMEOUT(w.last_error().contains("not an HDF5 file"), 10000);
+        // Training errors (here: data that is not there) arrive as messages too.
+        make_tiny(w.config_panel(), 1);
+        w.config_panel()->set_text("data.dataset", "cifar10");
+        w.config_panel()->set_text("data.path", work_.path() + "/no-cifar-here");
+        w.config_panel()->set_run_path(work_.path() + "/never.h5");
+        w.start_training();
+        QTRY_VERIFY_WITH_TIMEOUT(w.last_error().contains("no-cifar-here"), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->running(), 10000);
+        QVERIFY(!QFile::exists(work_.path() + "/never.h5"));
+    }
+};
+
+QTEST_MAIN(TestLab)
+#include "test_lab.moc"

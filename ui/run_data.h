@@ -1,0 +1,62 @@
+#pragma once
+// Everything the lab shows about one run, as plain values: filled from a run file, or live from
+// the training engine through RunUpdate batches. No torch here (ui/ never sees it).
+#include <QMetaType>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/layer_stats.h"
+#include "engine/observer.h"
+#include "engine/run_analysis.h"
+#include "engine/run_file.h"
+
+namespace normout::ui {
+
+// A batch of what the engine reported since the previous batch.
+struct RunUpdate {
+    bool started = false;
+    RunStartInfo start;
+    bool has_progress = false;
+    StepProgress progress;  // the latest
+    std::vector<StepRecord> steps;
+    std::vector<EpochRecord> epochs;
+    std::vector<LayerStepStats> layer_steps;
+    std::vector<LayerEpochSnapshot> layer_epochs;
+    std::vector<std::pair<std::string, std::vector<AnalysisRow>>> analysis;  // table, rows (attacks, flatness)
+    std::vector<std::string> messages;
+    bool paused_changed = false;
+    bool paused = false;
+    bool finished = false;
+    RunOutcome outcome;
+};
+
+struct RunData {
+    std::string path;
+    std::string name;
+    std::string preset;
+    std::string status;  // running, finished, stopped, interrupted, diverged, failed
+    std::string status_message;
+    std::string config_json;
+    int epochs_planned = 0;
+    int64_t steps_per_epoch = 0;
+    std::vector<EpochRecord> epochs;
+    std::vector<StepRecord> steps;
+    std::vector<InstrumentedLayer> layers;
+    std::map<int, std::vector<LayerStepStats>> layer_steps;
+    std::map<int, std::vector<LayerEpochSnapshot>> layer_epochs;
+    AnalysisData analysis;
+    double ewma_alpha = 0.02;
+
+    bool empty() const { return steps.empty() && epochs.empty(); }
+    // Appends a batch from the engine.
+    void apply(const RunUpdate& update);
+};
+
+// Reads a run file (all its segments): throws RunFileError with a clear message.
+RunData load_run_data(const std::string& path);
+
+}  // namespace normout::ui
+
+Q_DECLARE_METATYPE(normout::ui::RunUpdate)
+Q_DECLARE_METATYPE(normout::ui::RunData)
