@@ -4,6 +4,7 @@
 // equally long columns (float64 numbers, fixed-length strings), appended row by row; arrays under
 // /analysis/arrays/<name> hold grids. Results are appended to the run's last segment once its
 // writer has finished (a live SWMR file cannot take new objects). No torch here.
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +14,16 @@ namespace normout {
 struct AnalysisRow {
     std::map<std::string, double> numbers;
     std::map<std::string, std::string> texts;  // at most 255 bytes each
+
+    // A cell, or NaN / "" when the row has no such column.
+    double number(const std::string& key) const {
+        const auto it = numbers.find(key);
+        return it == numbers.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+    }
+    std::string text(const std::string& key) const {
+        const auto it = texts.find(key);
+        return it == texts.end() ? std::string() : it->second;
+    }
 };
 
 struct AnalysisArray {

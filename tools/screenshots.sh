@@ -7,8 +7,11 @@ command -v xvfb-run >/dev/null || { echo "install xvfb and xauth (apt-get instal
 out=${1:-docs/screenshots}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# COMPARE="a.h5 b.h5 ...": finished runs for the Compare tab's screenshot (lab-compare.png).
+compare_args=()
+for f in ${COMPARE:-}; do compare_args+=(--compare "$f"); done
 HOME="$tmp" xvfb-run -a -s "-screen 0 1600x1000x24" ./build/app/normout-lab --preset quick \
   --set model.width=0.0625 --set data.train_limit=6144 --set data.test_limit=2000 --set train.epochs=30 \
   --set 'instrument.neurons=[0,1,2,3]' --start --out "$tmp/quick.h5" \
-  --screenshots "$out" --screenshot-delay "${DELAY:-75}"
+  "${compare_args[@]}" --screenshots "$out" --screenshot-delay "${DELAY:-75}"
 ls -l "$out"

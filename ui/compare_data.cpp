@@ -64,13 +64,11 @@ double per_epoch(const RunData& r) {
 }
 
 QString text(const AnalysisRow& row, const char* key) {
-    const auto it = row.texts.find(key);
-    return it == row.texts.end() ? QString() : QString::fromStdString(it->second);
+    return QString::fromStdString(row.text(key));
 }
 
 double number(const AnalysisRow& row, const char* key) {
-    const auto it = row.numbers.find(key);
-    return it == row.numbers.end() ? NAN : it->second;
+    return row.number(key);
 }
 
 bool main_result(const AnalysisRow& row) {

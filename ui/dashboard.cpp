@@ -229,38 +229,26 @@ void Dashboard::rebuild() {
 
     // Attack accuracies (table "attacks"): one curve per attack and norm over the epochs of the
     // weights, with the 95% confidence band.
+    const auto qtext = [](const AnalysisRow& r, const char* k) { return QString::fromStdString(r.text(k)); };
     if (const auto at = d.analysis.tables.find("attacks"); at != d.analysis.tables.end()) {
         std::map<QString, std::vector<const AnalysisRow*>> groups;
         for (const auto& row : at->second.rows) {
             // eps sweeps and probes of the masking diagnosis are not the main results
-            if (const auto role = row.texts.find("role");
-                role != row.texts.end() && !role->second.empty() && role->second != "main")
-                continue;
-            auto text = [&](const char* k) {
-                const auto f = row.texts.find(k);
-                return f == row.texts.end() ? QString() : QString::fromStdString(f->second);
-            };
-            auto num = [&](const char* k) {
-                const auto f = row.numbers.find(k);
-                return f == row.numbers.end() ? NAN : f->second;
-            };
-            const QString key =
-                QStringLiteral("%1 %2 ε=%3").arg(text("attack"), text("norm")).arg(num("eps"), 0, 'g', 3);
+            if (const std::string role = row.text("role"); !role.empty() && role != "main") continue;
+            const QString key = QStringLiteral("%1 %2 ε=%3")
+                                    .arg(qtext(row, "attack"), qtext(row, "norm"))
+                                    .arg(row.number("eps"), 0, 'g', 3);
             groups[key].push_back(&row);
         }
         int c = 0;
         for (const auto& [name, rows] : groups) {
             QVector<double> x, y, lo, hi;
             for (const AnalysisRow* r : rows) {
-                auto num = [&](const char* k) {
-                    const auto f = r->numbers.find(k);
-                    return f == r->numbers.end() ? NAN : f->second;
-                };
-                const double epoch = num("epoch");
+                const double epoch = r->number("epoch");
                 x << (std::isfinite(epoch) ? epoch : static_cast<double>(d.epochs.size()));
-                y << num("accuracy");
-                lo << num("ci_low");
-                hi << num("ci_high");
+                y << r->number("accuracy");
+                lo << r->number("ci_low");
+                hi << r->number("ci_high");
             }
             const int s = attacks_->add_series(name, series_color(c++), Qt::SolidLine, true);
             attacks_->set_data(s, x, y);
@@ -269,41 +257,32 @@ void Dashboard::rebuild() {
     }
     if (const auto mt = d.analysis.tables.find("masking"); mt != d.analysis.tables.end() && !mt->second.rows.empty()) {
         // The newest evaluation: its verdict and the red flags it raised, with their evidence.
-        const auto value = [](const AnalysisRow& r, const char* k) {
-            const auto f = r.numbers.find(k);
-            return f == r.numbers.end() ? -1.0 : f->second;
-        };
-        const auto label = [](const AnalysisRow& r, const char* k) {
-            const auto f = r.texts.find(k);
-            return f == r.texts.end() ? QString() : QString::fromStdString(f->second);
-        };
         double newest = -1;
         for (const auto& row : mt->second.rows)
-            newest = std::max(newest, value(row, "evaluation"));
+            if (std::isfinite(row.number("evaluation"))) newest = std::max(newest, row.number("evaluation"));
         QString verdict;
         QStringList flags;
         for (const auto& row : mt->second.rows) {
-            if (value(row, "evaluation") != newest) continue;
-            if (label(row, "flag") == QLatin1String("verdict"))
-                verdict = label(row, "verdict").toHtmlEscaped();
-            else if (value(row, "raised") == 1.0)
-                flags << QStringLiteral("⚑ %1: %2").arg(label(row, "title"), label(row, "evidence")).toHtmlEscaped();
+            if (row.number("evaluation") != newest) continue;
+            if (row.text("flag") == "verdict")
+                verdict = qtext(row, "verdict").toHtmlEscaped();
+            else if (row.number("raised") == 1.0)
+                flags << QStringLiteral("⚑ %1: %2").arg(qtext(row, "title"), qtext(row, "evidence")).toHtmlEscaped();
         }
         verdict_->setText(tr("<b>Gradient masking (epoch %1):</b> %2")
-                              .arg(value(mt->second.rows.back(), "epoch"))
+                              .arg(mt->second.rows.back().number("epoch"))
                               .arg(QStringList(QStringList{verdict} + flags).join(QStringLiteral("<br>"))));
     }
     // Flatness (table "flatness"): each measure over the epochs of the weights.
     if (const auto ft = d.analysis.tables.find("flatness"); ft != d.analysis.tables.end()) {
         std::map<QString, std::pair<QVector<double>, QVector<double>>> series;
         for (const auto& row : ft->second.rows) {
-            const auto m = row.texts.find("measure");
-            const auto v = row.numbers.find("value");
-            if (m == row.texts.end() || v == row.numbers.end()) continue;
-            const auto e = row.numbers.find("epoch");
-            auto& s = series[QString::fromStdString(m->second)];
-            s.first << (e != row.numbers.end() && std::isfinite(e->second) ? e->second : d.epochs.size());
-            s.second << v->second;
+            const std::string measure = row.text("measure");
+            if (measure.empty() || !std::isfinite(row.number("value"))) continue;
+            const double epoch = row.number("epoch");
+            auto& s = series[QString::fromStdString(measure)];
+            s.first << (std::isfinite(epoch) ? epoch : static_cast<double>(d.epochs.size()));
+            s.second << row.number("value");
         }
         int c = 0;
         for (const auto& [name, xy] : series)

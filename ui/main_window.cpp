@@ -116,6 +116,8 @@ MainWindow::MainWindow(QWidget* parent)
 
 MainWindow::~MainWindow() = default;
 
+void MainWindow::show_tab(QWidget* page) { tabs_->setCurrentWidget(page); }
+
 void MainWindow::compare_runs(const QStringList& paths) {
     std::vector<RunData> runs;
     QStringList unreadable;

@@ -47,6 +47,7 @@ class MainWindow : public QMainWindow {
     CompareView* compare_view() const { return compare_; }
     // Loads the runs into the compare view and shows it; unreadable files are reported.
     void compare_runs(const QStringList& paths);
+    void show_tab(QWidget* page);
     QString runs_folder() const;
 
   protected:

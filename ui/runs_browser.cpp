@@ -41,15 +41,6 @@ enum Column {
     Count
 };
 
-double number(const AnalysisRow& r, const char* key) {
-    const auto it = r.numbers.find(key);
-    return it == r.numbers.end() ? NAN : it->second;
-}
-std::string text(const AnalysisRow& r, const char* key) {
-    const auto it = r.texts.find(key);
-    return it == r.texts.end() ? std::string() : it->second;
-}
-
 // A number cell that sorts by value; NaN shows as a dash and sorts first.
 QStandardItem* number_item(double v, bool percent) {
     auto* item = new QStandardItem(!std::isfinite(v) ? QStringLiteral("–")
@@ -110,16 +101,15 @@ RunSummary summarise_run(const QString& path) {
         const AnalysisData a = read_analysis(path.toStdString());
         if (const auto f = a.tables.find("flatness"); f != a.tables.end())
             for (const auto& r : f->second.rows)
-                if (text(r, "measure") == "fisher_rao_empirical") s.fisher_rao = number(r, "value");  // the newest
+                if (r.text("measure") == "fisher_rao_empirical") s.fisher_rao = r.number("value");  // the newest
         if (const auto t = a.tables.find("attacks"); t != a.tables.end())
             for (const auto& r : t->second.rows)
-                if (text(r, "attack") == "fgsm" && text(r, "norm") == "linf" && text(r, "role") == "main")
-                    s.fgsm = number(r, "accuracy");
+                if (r.text("attack") == "fgsm" && r.text("norm") == "linf" && r.text("role") == "main")
+                    s.fgsm = r.number("accuracy");
         if (const auto m = a.tables.find("masking"); m != a.tables.end())
             for (const auto& r : m->second.rows)
-                if (text(r, "flag") == "verdict")
-                    s.masking =
-                        number(r, "masking_likely") == 1.0 ? QObject::tr("likely") : QObject::tr("not detected");
+                if (r.text("flag") == "verdict")
+                    s.masking = r.number("masking_likely") == 1.0 ? QObject::tr("likely") : QObject::tr("not detected");
     } catch (const std::exception& e) {
         s.status = QObject::tr("unreadable");
         s.error = QString::fromStdString(e.what());

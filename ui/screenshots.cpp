@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QTabWidget>
 
+#include "ui/compare_view.h"
 #include "ui/dashboard.h"
 #include "ui/main_window.h"
 #include "ui/neuron_inspector.h"
@@ -26,6 +27,11 @@ void save_screenshots(MainWindow& window, const QString& folder) {
     if (window.inspector()->neuron_box()->count() > 0) window.inspector()->neuron_box()->setCurrentIndex(0);
     settle();
     window.inspector()->grab().save(QDir(folder).filePath("lab-inspector.png"));
+    if (tabs && window.compare_view()->run_count() > 0) {
+        tabs->setCurrentWidget(window.compare_view());
+        settle();
+        window.compare_view()->grab().save(QDir(folder).filePath("lab-compare.png"));
+    }
     if (tabs) tabs->setCurrentWidget(window.dashboard());
 }
 

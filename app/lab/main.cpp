@@ -12,6 +12,7 @@
 #include "engine/trainer.h"
 #include "engine/version.h"
 #include "ui/config_panel.h"
+#include "ui/dashboard.h"
 #include "ui/figure_set.h"
 #include "ui/main_window.h"
 #include "ui/screenshots.h"
@@ -145,8 +146,10 @@ int main(int argc, char** argv) {
                                    "Save screenshots of the window, dashboard and inspector into "
                                    "this folder after --screenshot-delay seconds, then quit.",
                                    "folder");
+    const QCommandLineOption compare("compare", "Open these runs side by side in the Compare tab (repeatable).",
+                                     "RUN.h5");
     const QCommandLineOption delay("screenshot-delay", "Seconds before the screenshots (default 30).", "seconds", "30");
-    parser.addOptions({preset, set, start, out, shots, delay});
+    parser.addOptions({preset, set, start, out, shots, delay, compare});
     parser.process(app);
 
     normout::ui::MainWindow window;
@@ -159,6 +162,10 @@ int main(int argc, char** argv) {
     }
     if (parser.isSet(out)) window.config_panel()->set_run_path(parser.value(out));
     if (!parser.positionalArguments().isEmpty()) window.open_run(parser.positionalArguments().front());
+    if (parser.isSet(compare)) {
+        window.compare_runs(parser.values(compare));
+        if (parser.isSet(shots)) window.show_tab(window.dashboard());  // the window shot shows the live run
+    }
     if (parser.isSet(start)) QTimer::singleShot(0, &window, [&window] { window.start_training(); });
     if (parser.isSet(shots)) {
         const QString folder = parser.value(shots);

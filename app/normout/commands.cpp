@@ -207,50 +207,40 @@ int run_config(const ConfigArgs& a) {
 
 namespace {
 
-double cell_number(const AnalysisRow& r, const char* key) {
-    const auto it = r.numbers.find(key);
-    return it == r.numbers.end() ? std::nan("") : it->second;
-}
-std::string cell_text(const AnalysisRow& r, const char* key) {
-    const auto it = r.texts.find(key);
-    return it == r.texts.end() ? std::string() : it->second;
-}
-
 // The newest attack evaluation, its masking verdict and the newest flatness measures.
 void print_analysis_summary(const std::string& path) {
     const AnalysisData data = read_analysis(path);
     const auto newest = [](const AnalysisTable& t, const char* key) {
         double best = -1;
         for (const auto& r : t.rows)
-            best = std::max(best, cell_number(r, key));
+            best = std::max(best, r.number(key));
         return best;
     };
     if (const auto a = data.tables.find("attacks"); a != data.tables.end() && !a->second.rows.empty()) {
         const double ev = newest(a->second, "evaluation");
         bool header = false;
         for (const auto& r : a->second.rows) {
-            if (cell_number(r, "evaluation") != ev || cell_text(r, "role") != "main") continue;
+            if (r.number("evaluation") != ev || r.text("role") != "main") continue;
             if (!header)
                 fmt::print("\nRobustness (evaluation {:.0f}, epoch {:.0f}, {:.0f} of {:.0f} test images, 95% CI)\n", ev,
-                           cell_number(r, "epoch"), cell_number(r, "subset_n"), cell_number(r, "test_size"));
+                           r.number("epoch"), r.number("subset_n"), r.number("test_size"));
             header = true;
-            fmt::print("  {:<7} {:<4} eps {:<9.4g} {:>7} [{}, {}]\n", cell_text(r, "attack"), cell_text(r, "norm"),
-                       cell_number(r, "eps"), percent(cell_number(r, "accuracy"), 1),
-                       percent(cell_number(r, "ci_low"), 1), percent(cell_number(r, "ci_high"), 1));
+            fmt::print("  {:<7} {:<4} eps {:<9.4g} {:>7} [{}, {}]\n", r.text("attack"), r.text("norm"), r.number("eps"),
+                       percent(r.number("accuracy"), 1), percent(r.number("ci_low"), 1),
+                       percent(r.number("ci_high"), 1));
         }
         if (const auto m = data.tables.find("masking"); m != data.tables.end())
             for (const auto& r : m->second.rows)
-                if (cell_number(r, "evaluation") == ev && cell_text(r, "flag") == "verdict")
-                    fmt::print("Masking   {}\n", cell_text(r, "verdict"));
+                if (r.number("evaluation") == ev && r.text("flag") == "verdict")
+                    fmt::print("Masking   {}\n", r.text("verdict"));
     }
     if (const auto f = data.tables.find("flatness"); f != data.tables.end() && !f->second.rows.empty()) {
         const double epoch = newest(f->second, "epoch");
         fmt::print("\nFlatness (epoch {:.0f})\n", epoch);
         for (const auto& r : f->second.rows)
-            if (cell_number(r, "epoch") == epoch)
-                fmt::print("  {:<22} {:.6g} +- {:.2g} (n {:.0f}, {} parameters)\n", cell_text(r, "measure"),
-                           cell_number(r, "value"), cell_number(r, "standard_error"), cell_number(r, "n"),
-                           cell_text(r, "params"));
+            if (r.number("epoch") == epoch)
+                fmt::print("  {:<22} {:.6g} +- {:.2g} (n {:.0f}, {} parameters)\n", r.text("measure"),
+                           r.number("value"), r.number("standard_error"), r.number("n"), r.text("params"));
     }
 }
 

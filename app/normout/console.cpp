@@ -83,30 +83,19 @@ void ConsoleObserver::on_message(const std::string& text) {
     if (!quiet_) fmt::print(stderr, "{}\n", text);
 }
 
-namespace {
-double number(const AnalysisRow& r, const char* key) {
-    const auto it = r.numbers.find(key);
-    return it == r.numbers.end() ? std::nan("") : it->second;
-}
-std::string text(const AnalysisRow& r, const char* key) {
-    const auto it = r.texts.find(key);
-    return it == r.texts.end() ? std::string() : it->second;
-}
-}  // namespace
-
 void ConsoleObserver::on_analysis(const std::string& table, const std::vector<AnalysisRow>& rows) {
     clear_bar();
     if (quiet_) return;
     for (const auto& r : rows) {
         if (table == "attacks") {
-            fmt::print("  {:<7} {:<4} eps {:<8.4g} accuracy {} [{}, {}] of {:.0f}\n", text(r, "attack"),
-                       text(r, "norm"), number(r, "eps"), percent(number(r, "accuracy"), 1),
-                       percent(number(r, "ci_low"), 1), percent(number(r, "ci_high"), 1), number(r, "n"));
-        } else if (table == "masking" && text(r, "flag") == "verdict") {
-            fmt::print("  gradient masking: {}\n", text(r, "verdict"));
+            fmt::print("  {:<7} {:<4} eps {:<8.4g} accuracy {} [{}, {}] of {:.0f}\n", r.text("attack"), r.text("norm"),
+                       r.number("eps"), percent(r.number("accuracy"), 1), percent(r.number("ci_low"), 1),
+                       percent(r.number("ci_high"), 1), r.number("n"));
+        } else if (table == "masking" && r.text("flag") == "verdict") {
+            fmt::print("  gradient masking: {}\n", r.text("verdict"));
         } else if (table == "flatness") {
-            fmt::print("  {:<22} {:.6g} +- {:.2g} (n {:.0f}, {} parameters)\n", text(r, "measure"), number(r, "value"),
-                       number(r, "standard_error"), number(r, "n"), text(r, "params"));
+            fmt::print("  {:<22} {:.6g} +- {:.2g} (n {:.0f}, {} parameters)\n", r.text("measure"), r.number("value"),
+                       r.number("standard_error"), r.number("n"), r.text("params"));
         }
     }
     std::fflush(stdout);
