@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <random>
+#include <regex>
 
 #include "engine/run_file_instrument.h"
 
@@ -116,6 +117,11 @@ std::string new_run_id() {
             c = digits[8 + rd() % 4];
     }
     return id;
+}
+
+bool is_segment_path(const std::string& path) {
+    static const std::regex re(R"(.*\.resume-[0-9]+\.h5$)");
+    return std::regex_match(fs::path(path).filename().string(), re);
 }
 
 std::string segment_path(const std::string& run_path, int segment) {

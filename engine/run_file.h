@@ -171,6 +171,8 @@ std::vector<NamedArray> read_weights(const std::string& path);
 
 // Continuation segment file names: RUN.h5 -> RUN.resume-1.h5, RUN.resume-2.h5, ...
 std::string segment_path(const std::string& run_path, int segment);
+// True for a continuation segment's name (RUN.resume-N.h5): part of RUN.h5, not a run of its own.
+bool is_segment_path(const std::string& path);
 
 // How long a running file's heartbeat may be silent before the run counts as interrupted.
 constexpr int64_t kHeartbeatTimeoutMs = 30000;

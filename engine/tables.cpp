@@ -191,6 +191,7 @@ Table build_table(const std::vector<std::string>& paths, TableKind kind, const T
     std::vector<RunFacts> runs;
     std::vector<std::string> configs, names;
     for (const auto& p : paths) {
+        if (is_segment_path(p)) continue;  // `runs/*.h5` also matches segments: they join their run
         RunFacts f;
         f.path = p;
         f.info = read_run(p);
@@ -200,6 +201,7 @@ Table build_table(const std::vector<std::string>& paths, TableKind kind, const T
         names.push_back(f.name);
         runs.push_back(std::move(f));
     }
+    if (runs.empty()) throw std::invalid_argument("no run files given, only continuation segments (RUN.resume-N.h5)");
     const auto groups = seed_groups(configs);
     std::vector<std::string> group_configs, group_names;
     for (const auto& g : groups) {

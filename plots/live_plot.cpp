@@ -33,6 +33,8 @@ LivePlot::LivePlot(const QString& title, const QString& x_label, const QString& 
     placeholder_->setAlignment(Qt::AlignCenter);
     placeholder_->setWordWrap(true);
     placeholder_->setAttribute(Qt::WA_TransparentForMouseEvents);
+    placeholder_->setAutoFillBackground(true);  // covers the empty axes: an empty state, not a plot of nothing
+    placeholder_->setMargin(24);
     placeholder_->hide();
     readout_->setTextFormat(Qt::PlainText);
     log_box_->setToolTip(tr("Logarithmic y axis"));

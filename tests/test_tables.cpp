@@ -103,6 +103,11 @@ class TestTables : public QObject {
         QVERIFY(tex.contains("\\begin{tabular}{lrrrr}"));
         QVERIFY(tex.contains("Dropout 48 51 & 96.60 & 91.30 & 5.30 & 2 \\\\"));
         QVERIFY(tex.contains("Train Accuracy (\\%)"));
+        // `runs/*.h5` also matches continuation segments: they are part of their run, not runs.
+        const std::string segment = dir_.path().toStdString() + "/a.resume-1.h5";
+        QVERIFY(QFile::copy(QString::fromStdString(a), QString::fromStdString(segment)));
+        QVERIFY(is_segment_path(segment) && !is_segment_path(a) && !is_segment_path("resume-1.h5"));
+        QCOMPARE(build_table({a, b, segment}, TableKind::Accuracy).rows, acc.rows);
     }
 
     void seedsBecomeMeanAndDeviation() {

@@ -24,6 +24,7 @@
 #include "plots/figure_export.h"
 #include "plots/live_plot.h"
 #include "plots/plot_theme.h"
+#include "plots/qcp.h"
 #include "ui/figure_set.h"
 
 namespace normout::ui {
@@ -234,11 +235,13 @@ void CompareView::redraw() {
     }
     for (std::size_t k = 0; k < smooth.size(); ++k) {
         const Curve& c = smooth[k];
-        const int s = curves_->add_series(c.label, plots::series_color(static_cast<int>(k)), Qt::SolidLine,
-                                          m.kind == Metric::Kind::Attack || m.kind == Metric::Kind::Flatness);
+        const int s = curves_->add_series(c.label, plots::series_color(static_cast<int>(k)), Qt::SolidLine, !per_step);
         curves_->set_data(s, c.x, c.y);
         if (!c.low.isEmpty()) curves_->set_band(s, c.x, c.low, c.high);
     }
+    curves_->plot()->xAxis->setLabel(per_step || m.kind == Metric::Kind::Epoch ? tr("epoch")
+                                                                               : tr("epoch of the weights"));
+    curves_->plot()->yAxis->setLabel(m.y_label());
     curves_->fit();
     curves_->request_replot();
 }
@@ -255,6 +258,7 @@ void CompareView::redraw_scatter() {
             scatter_->set_data(s, {p.x}, {p.y});
         }
     }
+    if (scatter_y_box_->currentIndex() >= 0) scatter_->plot()->yAxis->setLabel(scatter_y_box_->currentText());
     scatter_->fit();
     scatter_->request_replot();
 }

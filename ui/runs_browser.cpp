@@ -64,7 +64,7 @@ QStringList run_files(const QString& folder) {
     QDirIterator it(folder, {QStringLiteral("*.h5")}, QDir::Files, QDirIterator::Subdirectories);
     while (it.hasNext()) {
         const QString path = it.next();
-        if (QFileInfo(path).completeBaseName().contains(QLatin1String(".resume-"))) continue;  // a segment
+        if (is_segment_path(path.toStdString())) continue;  // part of its run
         out << path;
     }
     out.sort();

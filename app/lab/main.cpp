@@ -9,6 +9,7 @@
 #include "engine/data/locate.h"
 #include "engine/hdf5_handle.h"
 #include "engine/presets.h"
+#include "engine/run_file.h"
 #include "engine/trainer.h"
 #include "engine/version.h"
 #include "ui/config_panel.h"
@@ -98,7 +99,8 @@ int export_figures(int argc, char** argv) {
     try {
         std::vector<normout::ui::RunData> runs;
         for (int i = 1; i < positional.size(); ++i)
-            runs.push_back(normout::ui::load_run_data(positional[i].toStdString()));
+            if (!normout::is_segment_path(positional[i].toStdString()))  // segments join their run
+                runs.push_back(normout::ui::load_run_data(positional[i].toStdString()));
         std::vector<const normout::ui::RunData*> pointers;
         for (const auto& r : runs)
             pointers.push_back(&r);

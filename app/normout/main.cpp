@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
     add_attack_command(app, registered);
     add_flatness_command(app, registered);
     add_table_command(app, registered);
+    add_sweep_commands(app, registered);
 
     try {
         app.parse(argc, argv);

@@ -18,5 +18,6 @@ using Subcommands = std::vector<Subcommand>;
 void add_flatness_command(CLI::App& app, Subcommands& out);  // cmd_flatness.cpp
 void add_attack_command(CLI::App& app, Subcommands& out);    // cmd_attack.cpp
 void add_table_command(CLI::App& app, Subcommands& out);     // cmd_table.cpp
+void add_sweep_commands(CLI::App& app, Subcommands& out);    // cmd_sweep.cpp: sweep, sweep-status, sweep-task
 
 }  // namespace normout::cli

@@ -1,0 +1,404 @@
+// `normout sweep SPEC --out DIR`: many runs from one specification (a grid or list of settings
+// and seeds), on this machine or as a Slurm job array; `normout sweep-status DIR` summarises a
+// sweep folder; `normout sweep-task DIR INDEX` trains or resumes one run of it (what each Slurm
+// array task runs).
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "commands.h"
+#include "console.h"
+#include "engine/config.h"
+#include "engine/run_file.h"
+#include "engine/sweep/local_backend.h"
+#include "engine/sweep/process.h"
+#include "engine/sweep/run_state.h"
+#include "engine/sweep/slurm.h"
+#include "engine/sweep/sweep_plan.h"
+#include "engine/sweep/sweep_spec.h"
+#include "engine/tables.h"
+#include "subcommand.h"
+
+namespace normout::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct SweepArgs {
+    std::string spec;
+    std::string out;
+    std::string backend = "local";
+    int parallel = 1;
+    int retries = -1;  // -1: the backend's default
+    bool dry_run = false;
+    std::vector<std::string> sets;
+    std::string data_root;
+    // Slurm settings (override the spec's "slurm" object)
+    std::string partition, time, mem;
+    int gpus = -1, cpus = -1;
+    std::vector<std::string> sbatch_options;
+    bool no_wait = false;
+    double poll = 10;
+};
+
+struct StatusArgs {
+    std::string dir;
+    bool json = false;
+    bool files = false;
+    std::string table;
+    std::string format = "md";
+};
+
+struct TaskArgs {
+    std::string dir;
+    int index = -1;
+    std::string data_root;
+};
+
+std::atomic<bool> g_sweep_cancel{false};
+
+extern "C" void on_sweep_signal(int) {
+    if (g_sweep_cancel.load()) {  // second Ctrl-C: give up at once (runs get SIGTERM and stop)
+        std::signal(SIGINT, SIG_DFL);
+        std::raise(SIGINT);
+        return;
+    }
+    g_sweep_cancel.store(true);
+    const char msg[] = "\nStopping the sweep: runs stop after their current batch (Ctrl-C again to abort)...\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+}
+
+// Events on stdout; a redrawn progress line on stderr when it is a terminal.
+class SweepConsole {
+  public:
+    SweepConsole() : tty_(isatty(STDERR_FILENO) == 1) {}
+    void event(const std::string& line) {
+        clear();
+        fmt::print("{}\n", line);
+        std::fflush(stdout);
+    }
+    void progress(const std::string& line) {
+        if (!tty_) return;
+        const auto width = std::size_t{150};
+        fmt::print(stderr, "\r\033[K{}", line.size() > width ? line.substr(0, width - 3) + "..." : line);
+        std::fflush(stderr);
+        shown_ = true;
+    }
+    void clear() {
+        if (!shown_) return;
+        fmt::print(stderr, "\r\033[K");
+        shown_ = false;
+    }
+
+  private:
+    bool tty_;
+    bool shown_ = false;
+};
+
+std::string accuracy_text(double a) {
+    return a < 0 || !std::isfinite(a) ? "-" : percent(a);
+}
+
+std::string varied_text(const SweepRun& r) {
+    std::string out;
+    for (const auto& s : r.varied) {
+        const json v = json::parse(s.value_json);
+        out += (out.empty() ? "" : " ") + s.key + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    return out + (out.empty() ? "" : " ") + "train.seed=" + std::to_string(r.seed);
+}
+
+int exit_code_for(const SweepTally& t) {
+    if (t.stopped > 0) return kExitStopped;
+    if (t.failed > 0) return kExitFailed;
+    return kExitOk;
+}
+
+int run_sweep(const SweepArgs& a) {
+    SweepSpec spec = load_sweep_spec(a.spec);
+    SlurmSettings& s = spec.slurm;
+    if (!a.partition.empty()) s.partition = a.partition;
+    if (!a.time.empty()) s.time = a.time;
+    if (!a.mem.empty()) s.mem = a.mem;
+    if (a.gpus >= 0) s.gpus = a.gpus;
+    if (a.cpus >= 0) s.cpus = a.cpus;
+    if (a.parallel > 1 && a.backend == "slurm") s.max_parallel = a.parallel;
+    s.options.insert(s.options.end(), a.sbatch_options.begin(), a.sbatch_options.end());
+    const SweepPlan plan = expand_sweep(spec, a.sets);
+    const std::string dir = fs::absolute(a.out).lexically_normal().string();
+
+    if (a.dry_run) {
+        fmt::print("Sweep '{}' ({}): {} run{} into {}\n", plan.name, plan.source, plan.runs.size(),
+                   plan.runs.size() == 1 ? "" : "s", dir);
+        for (const auto& r : plan.runs) {
+            const std::string state = fs::exists(plan_path(dir)) ? run_state(dir, r).status : "pending";
+            fmt::print("{:>4}  {:<60}  {:<11}  {}\n", r.index, r.name + ".h5", state, varied_text(r));
+        }
+        if (a.backend == "slurm") {
+            SlurmJob job{self_executable(), dir, a.data_root, {}};
+            for (const auto& r : plan.runs)
+                job.indices.push_back(r.index);
+            fmt::print("\nJob script (sbatch):\n{}", slurm_script(plan, job));
+        }
+        fmt::print("(dry run: nothing written)\n");
+        return kExitOk;
+    }
+
+    save_sweep_plan(plan, dir);
+    SweepConsole console;
+    std::signal(SIGINT, on_sweep_signal);
+    std::signal(SIGTERM, on_sweep_signal);
+    struct Restore {
+        ~Restore() {
+            std::signal(SIGINT, SIG_DFL);
+            std::signal(SIGTERM, SIG_DFL);
+        }
+    } restore;
+    const auto started = std::chrono::steady_clock::now();
+    console.event(fmt::format("Sweep '{}': {} run{} in {} ({} backend)", plan.name, plan.runs.size(),
+                              plan.runs.size() == 1 ? "" : "s", dir, a.backend));
+
+    SweepTally tally;
+    if (a.backend == "slurm") {
+        SlurmJob job{self_executable(), dir, a.data_root, {}};
+        if (a.no_wait) {
+            for (const auto& r : plan.runs)
+                if (const auto d = decide(run_state(dir, r)).action;
+                    d == RunAction::Train || d == RunAction::TrainOver || d == RunAction::Resume)
+                    job.indices.push_back(r.index);
+            if (job.indices.empty()) {
+                console.event("Every run is done already.");
+                return kExitOk;
+            }
+            const std::string id = submit_slurm(plan, job);
+            console.event(
+                fmt::format("Submitted job {} ({} tasks). `normout sweep-status {}` shows progress; "
+                            "run this command again to resubmit unfinished runs.",
+                            id, job.indices.size(), dir));
+            return kExitOk;
+        }
+        SlurmOptions o;
+        if (a.retries >= 0) o.retries = a.retries;
+        o.poll_seconds = a.poll;
+        o.cancel = &g_sweep_cancel;
+        o.event = [&](const std::string& l) { console.event(l); };
+        o.progress = [&](const std::string& l) { console.progress(l); };
+        tally = run_slurm(plan, job, o);
+    } else {
+        if (a.parallel > 1)
+            for (const auto& r : plan.runs)
+                if (config_from_json(r.config_json).train.threads == 0) {
+                    console.event(
+                        fmt::format("Note: each run uses every core (train.threads=0); with --parallel {} "
+                                    "consider --set train.threads=K",
+                                    a.parallel));
+                    break;
+                }
+        LocalOptions o;
+        o.parallel = a.parallel;
+        if (a.retries >= 0) o.retries = a.retries;
+        o.executable = self_executable();
+        o.data_root = a.data_root;
+        o.cancel = &g_sweep_cancel;
+        o.event = [&](const std::string& l) { console.event(l); };
+        o.progress = [&](const std::string& l) { console.progress(l); };
+        tally = run_local(plan, dir, o);
+    }
+    console.clear();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    console.event(fmt::format(
+        "Sweep done in {}: {} finished now, {} already finished, {} diverged, {} failed, {} stopped. "
+        "`normout sweep-status {}` summarises it.",
+        format_duration(secs), tally.finished, tally.skipped, tally.diverged, tally.failed, tally.stopped, dir));
+    return exit_code_for(tally);
+}
+
+int run_sweep_status(const StatusArgs& a) {
+    const SweepPlan plan = load_sweep_plan(a.dir);
+    std::vector<RunState> states;
+    for (const auto& r : plan.runs)
+        states.push_back(run_state(a.dir, r));
+    std::vector<std::string> files;
+    for (std::size_t i = 0; i < plan.runs.size(); ++i)
+        if (states[i].status != "pending" && states[i].status != "unreadable")
+            files.push_back(run_file_path(a.dir, plan.runs[i]));
+
+    if (a.files) {
+        for (const auto& f : files)
+            fmt::print("{}\n", f);
+        return kExitOk;
+    }
+    if (!a.table.empty()) {
+        if (files.empty()) throw ConfigError("table", a.dir + ": no run files yet");
+        const Table t = build_table(files, table_kind(a.table));
+        fmt::print("{}", a.format == "csv" ? to_csv(t) : a.format == "tex" ? to_latex(t) : to_markdown(t));
+        return kExitOk;
+    }
+    std::map<std::string, int> counts;
+    double acc_sum = 0;
+    int acc_n = 0;
+    for (const auto& st : states) {
+        ++counts[st.status];
+        if (st.status == "finished" && st.test_accuracy >= 0) {
+            acc_sum += st.test_accuracy;
+            ++acc_n;
+        }
+    }
+    if (a.json) {
+        json runs = json::array();
+        for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+            const auto& st = states[i];
+            const auto num = [](double v) { return v < 0 || !std::isfinite(v) ? json(nullptr) : json(v); };
+            runs.push_back({{"index", plan.runs[i].index},
+                            {"name", plan.runs[i].name},
+                            {"file", run_file_path(a.dir, plan.runs[i])},
+                            {"status", st.status},
+                            {"message", st.message},
+                            {"epochs", st.epochs_done},
+                            {"epochs_total", st.epochs_total},
+                            {"steps", st.steps},
+                            {"segments", st.segments},
+                            {"test_accuracy", num(st.test_accuracy)},
+                            {"train_accuracy", num(st.train_accuracy)},
+                            {"seconds", st.wall_seconds}});
+        }
+        fmt::print("{}\n", json{{"name", plan.name},
+                                {"source", plan.source},
+                                {"runs", runs},
+                                {"totals", counts},
+                                {"mean_test_accuracy", acc_n ? json(acc_sum / acc_n) : json(nullptr)}}
+                               .dump(2));
+        return kExitOk;
+    }
+    fmt::print("Sweep '{}' ({}), {} run{} in {}\n", plan.name, plan.source, plan.runs.size(),
+               plan.runs.size() == 1 ? "" : "s", a.dir);
+    fmt::print("{:>4}  {:<60}  {:<11}  {:>7}  {:>9}  {:>9}\n", "#", "run", "status", "epochs", "test acc", "time");
+    for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+        const auto& st = states[i];
+        fmt::print("{:>4}  {:<60}  {:<11}  {:>7}  {:>9}  {:>9}\n", plan.runs[i].index, plan.runs[i].name, st.status,
+                   fmt::format("{}/{}", st.epochs_done, st.epochs_total), accuracy_text(st.test_accuracy),
+                   st.status == "pending" ? "-" : format_duration(st.wall_seconds));
+    }
+    std::string totals;
+    for (const auto& [status, n] : counts)
+        totals += fmt::format("{}{} {}", totals.empty() ? "" : ", ", n, status);
+    fmt::print("\n{} run{}: {}", plan.runs.size(), plan.runs.size() == 1 ? "" : "s", totals);
+    if (acc_n) fmt::print("; mean test accuracy of finished runs {}", percent(acc_sum / acc_n));
+    fmt::print("\n");
+    return kExitOk;
+}
+
+int run_sweep_task(const TaskArgs& a) {
+    const SweepPlan plan = load_sweep_plan(a.dir);
+    if (a.index < 0 || a.index >= static_cast<int>(plan.runs.size()))
+        throw ConfigError("index", fmt::format("{} is not a run of {} (0 to {})", a.index, plan_path(a.dir),
+                                               static_cast<int>(plan.runs.size()) - 1));
+    const SweepRun& run = plan.runs[a.index];
+    RunState st = run_state(a.dir, run);
+    // A previous attempt killed on another node leaves the run "running" until its heartbeat is stale.
+    for (int waited = 0; st.status == "running" && waited < (kHeartbeatTimeoutMs + 5000) / 1000; ++waited) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        st = run_state(a.dir, run);
+    }
+    const RunDecision d = decide(st);
+    fmt::print("sweep task {} ({}): {} ({})\n", a.index, run.name,
+               d.action == RunAction::Resume   ? "resuming"
+               : d.action == RunAction::Skip   ? "nothing to do"
+               : d.action == RunAction::Refuse ? "cannot run"
+                                               : "training",
+               d.reason);
+    std::fflush(stdout);
+    switch (d.action) {
+        case RunAction::Skip:
+            return st.status == "running" ? kExitFailed : kExitOk;
+        case RunAction::Refuse:
+            fmt::print(stderr, "normout: {}: {}\n", run_file_path(a.dir, run), d.reason);
+            return kExitError;
+        case RunAction::Resume: {
+            ResumeArgs r;
+            r.run = run_file_path(a.dir, run);
+            r.data_root = a.data_root;
+            return run_resume(r);
+        }
+        default: {
+            TrainArgs t;
+            t.config.config_file = run_config_path(a.dir, run);
+            t.config.data_root = a.data_root;
+            t.out = run_file_path(a.dir, run);
+            t.force = d.action == RunAction::TrainOver;
+            return run_train(t);
+        }
+    }
+}
+
+void register_sweep_commands(CLI::App& app, Subcommands& out) {
+    auto sa = std::make_shared<SweepArgs>();
+    std::string builtins;
+    for (const auto& [name, what] : builtin_sweeps())
+        builtins += fmt::format("{}{} ({})", builtins.empty() ? "" : ", ", name, what);
+    auto* sweep =
+        app.add_subcommand("sweep", "Run many runs from a sweep specification (grid/list of settings, seeds)");
+    sweep->add_option("spec", sa->spec, "Sweep specification (JSON file) or a built-in sweep: " + builtins)->required();
+    sweep->add_option("--out", sa->out, "Sweep folder: run files, sweep.json, configs/, logs/")->required();
+    sweep->add_option("--backend", sa->backend, "local (this machine) or slurm (an sbatch job array)")
+        ->check(CLI::IsMember({"local", "slurm"}));
+    sweep->add_option("--parallel", sa->parallel, "Runs at a time (local), or the job array's throttle (slurm)")
+        ->check(CLI::Range(1, 1024));
+    sweep->add_flag("--dry-run", sa->dry_run, "List the runs (and the Slurm script) without writing anything");
+    sweep->add_option("--set", sa->sets, "Override a setting in every run, key=value; repeatable")->take_all();
+    sweep->add_option("--data", sa->data_root, "Data directory (as for train)");
+    sweep
+        ->add_option("--retries", sa->retries,
+                     "Further attempts, resuming from the checkpoint, for a run whose process dies "
+                     "(local default 1, slurm default 2)")
+        ->check(CLI::Range(0, 100));
+    sweep->add_option("--partition", sa->partition, "Slurm partition");
+    sweep->add_option("--time", sa->time, "Slurm time limit per run (e.g. 04:00:00)");
+    sweep->add_option("--mem", sa->mem, "Slurm memory per run (e.g. 16G)");
+    sweep->add_option("--gpus", sa->gpus, "Slurm GPUs per run")->check(CLI::Range(0, 64));
+    sweep->add_option("--cpus", sa->cpus, "Slurm CPUs per run (set train.threads to match)")
+        ->check(CLI::Range(0, 1024));
+    sweep->add_option("--sbatch-option", sa->sbatch_options, "Extra sbatch option, e.g. --qos=long; repeatable");
+    sweep->add_flag("--no-wait", sa->no_wait, "Slurm: submit and return instead of following the job");
+    sweep->add_option("--poll", sa->poll, "Slurm: seconds between squeue checks")->check(CLI::Range(0.2, 3600.0));
+    out.push_back({sweep, [sa] { return run_sweep(*sa); }});
+
+    auto st = std::make_shared<StatusArgs>();
+    auto* status = app.add_subcommand("sweep-status", "Summarise a sweep folder: each run's status, epochs, accuracy");
+    status->add_option("dir", st->dir, "Sweep folder")->required();
+    status->add_flag("--json", st->json, "Machine-readable output");
+    status->add_flag("--files", st->files, "Print the run files (for `normout table $(...)`)");
+    status
+        ->add_option("--table", st->table, "Print a thesis table of the runs: accuracy, activations, attacks, flatness")
+        ->check(CLI::IsMember({"accuracy", "activations", "attacks", "flatness"}));
+    status->add_option("--format", st->format, "Table format: csv, md or tex")
+        ->check(CLI::IsMember({"csv", "md", "tex"}));
+    out.push_back({status, [st] { return run_sweep_status(*st); }});
+
+    auto ta = std::make_shared<TaskArgs>();
+    auto* task = app.add_subcommand("sweep-task", "Train or resume one run of a sweep folder (a Slurm array task)");
+    task->add_option("dir", ta->dir, "Sweep folder")->required();
+    task->add_option("index", ta->index, "Run index (as in sweep.json; $SLURM_ARRAY_TASK_ID)")->required();
+    task->add_option("--data", ta->data_root, "Data directory (as for train)");
+    out.push_back({task, [ta] { return run_sweep_task(*ta); }});
+}
+
+}  // namespace
+
+void add_sweep_commands(CLI::App& app, Subcommands& out) {
+    register_sweep_commands(app, out);
+}
+
+}  // namespace normout::cli
