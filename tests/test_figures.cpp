@@ -26,6 +26,7 @@
 #include "ui/figure_set.h"
 #include "ui/main_window.h"
 #include "ui/runs_browser.h"
+#include "ui/sweep_panel.h"
 
 using namespace normout;
 using namespace normout::ui;
@@ -212,6 +213,41 @@ class TestFigures : public QObject {
         for (const QString& p : b->selected_paths())
             paths.push_back(p.toStdString());
         QCOMPARE(v->table_text(), QString::fromStdString(to_csv(build_table(paths, TableKind::Accuracy))));
+    }
+
+    void sweepRunsFromTheLab() {
+        // A two-run sweep started in the Sweeps tab: its status table fills in, the runs browser
+        // follows its folder, and its finished runs open in the Compare view.
+        const QString spec = work_.path() + "/lr.json";
+        QFile f(spec);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"name": "lr", "preset": "quick", "grid": {"train.lr": [0.02, 0.05]}})");
+        f.close();
+        MainWindow w;
+        SweepPanel* p = w.sweep_panel();
+        const QString folder = work_.path() + "/sweep";
+        p->set_spec(spec);
+        p->set_folder(folder);
+        p->set_overrides(
+            "model.width=0.0625 model.hidden=32 data.train_limit=256 data.test_limit=64 "
+            "train.batch_size=32 train.epochs=1 train.threads=1 evaluate.attacks= "
+            "evaluate.fisher_rao=false data.path=" +
+            QString::fromStdString(normout::test::fashion_mnist_dir()));
+        QSignalSpy done(p, &SweepPanel::sweep_finished);
+        p->start();
+        QVERIFY(p->running());
+        QVERIFY(done.wait(240000));
+        QCOMPARE(done.front().front().toInt(), 0);
+        p->refresh_now();
+        QCOMPARE(p->status_table()->rowCount(), 2);
+        for (int r = 0; r < 2; ++r)
+            QCOMPARE(p->status_table()->item(r, 2)->text(), QString("finished"));
+        QCOMPARE(p->finished_files().size(), 2);
+        QCOMPARE(w.runs_browser()->folder(), folder);
+        w.runs_browser()->rescan_now();
+        QCOMPARE(w.runs_browser()->visible_rows(), 2);
+        w.compare_runs(p->finished_files());
+        QCOMPARE(w.compare_view()->run_count(), 2);
     }
 
     void headlessExportNeedsNoDisplay() {

@@ -26,6 +26,7 @@
 #include "ui/neuron_inspector.h"
 #include "ui/run_watcher.h"
 #include "ui/runs_browser.h"
+#include "ui/sweep_panel.h"
 #include "ui/training_controller.h"
 
 namespace normout::ui {
@@ -59,6 +60,7 @@ MainWindow::MainWindow(QWidget* parent)
       watcher_(new RunWatcher(this)),
       browser_(new RunsBrowser),
       compare_(new CompareView),
+      sweeps_(new SweepPanel),
       shown_(&live_),
       settings_(new QSettings(this)) {
     setWindowTitle(tr("NormOut Lab"));
@@ -68,6 +70,7 @@ MainWindow::MainWindow(QWidget* parent)
     tabs_->addTab(summary_, tr("Run"));
     tabs_->addTab(browser_, tr("Runs"));
     tabs_->addTab(compare_, tr("Compare"));
+    tabs_->addTab(sweeps_, tr("Sweeps"));
     setCentralWidget(tabs_);
     auto* dock = new QDockWidget(tr("Run configuration"), this);
     dock->setObjectName("ConfigDock");
@@ -110,13 +113,20 @@ MainWindow::MainWindow(QWidget* parent)
         tabs_->setCurrentWidget(dashboard_);
     });
     connect(browser_, &RunsBrowser::compare_requested, this, &MainWindow::compare_runs);
+    connect(sweeps_, &SweepPanel::compare_requested, this, &MainWindow::compare_runs);
+    // A sweep's folder shows in the runs browser, which updates as its runs are written.
+    connect(sweeps_, &SweepPanel::folder_chosen, browser_, [this](const QString& folder) {
+        if (!folder.isEmpty()) browser_->set_folder(folder);
+    });
     show_run(&live_);
     status_run_->setText(tr("Ready. Pick a preset and press Start (Ctrl+R), or open a run (Ctrl+O)."));
 }
 
 MainWindow::~MainWindow() = default;
 
-void MainWindow::show_tab(QWidget* page) { tabs_->setCurrentWidget(page); }
+void MainWindow::show_tab(QWidget* page) {
+    tabs_->setCurrentWidget(page);
+}
 
 void MainWindow::compare_runs(const QStringList& paths) {
     std::vector<RunData> runs;

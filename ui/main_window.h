@@ -19,6 +19,7 @@ class Dashboard;
 class NeuronInspector;
 class RunsBrowser;
 class CompareView;
+class SweepPanel;
 class TrainingController;
 class RunWatcher;
 
@@ -45,6 +46,7 @@ class MainWindow : public QMainWindow {
     QString last_error() const { return last_error_; }
     RunsBrowser* runs_browser() const { return browser_; }
     CompareView* compare_view() const { return compare_; }
+    SweepPanel* sweep_panel() const { return sweeps_; }
     // Loads the runs into the compare view and shows it; unreadable files are reported.
     void compare_runs(const QStringList& paths);
     void show_tab(QWidget* page);
@@ -74,6 +76,7 @@ class MainWindow : public QMainWindow {
     RunWatcher* watcher_;
     RunsBrowser* browser_;
     CompareView* compare_;
+    SweepPanel* sweeps_;
     RunData live_;  // the run this window trains
     RunData file_;  // a run opened from its file
     RunData* shown_;

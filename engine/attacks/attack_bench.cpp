@@ -23,12 +23,12 @@ using Clock = std::chrono::steady_clock;
 AttackBenchResult bench_attacks(Net& net, const AttackConfig& cfg, Norm norm, int64_t images, int channels, int side,
                                 int square_queries, const c10::Device& device) {
     validate(cfg);
+    AttackBenchResult result;
+    result.parameters = parameter_count(net);  // before the guard freezes them (requires_grad off)
     AttackModeGuard guard(net);
     const Classifier model = net_classifier(net, cfg.eot_samples);
-    AttackBenchResult result;
     result.device = device.str();
     result.threads = at::get_num_threads();
-    result.parameters = parameter_count(net);
     result.images = images;
     result.square_queries = square_queries;
 
