@@ -28,7 +28,13 @@ void RunRecorder::add_step(const StepRecord& row) {
 void RunRecorder::add_epoch(const EpochRecord& row) {
     std::lock_guard<std::mutex> lock(mutex_);
     epochs_.push_back(row);
+    ++epochs_added_;
     cv_.notify_all();
+}
+
+void RunRecorder::wait_for_epochs() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return epochs_synced_ >= epochs_added_ || !error_.empty() || finished_; });
 }
 
 void RunRecorder::add_layer_steps(const std::vector<LayerStepStats>& rows) {
@@ -119,10 +125,16 @@ void RunRecorder::loop() {
                     writer->sync();  // epoch ends reach the disk
                 else
                     writer->flush();
+                if (!epochs.empty()) {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    epochs_synced_ += static_cast<int64_t>(epochs.size());
+                    cv_.notify_all();
+                }
             } catch (const std::exception& e) {
                 failed = true;
                 std::lock_guard<std::mutex> lock(mutex_);
                 error_ = e.what();
+                cv_.notify_all();
             }
         }
         if (failed && finishing) {

@@ -25,6 +25,9 @@ class RunRecorder {
 
     void add_step(const StepRecord& row);
     void add_epoch(const EpochRecord& row);  // written, flushed and fsynced promptly
+    // Blocks until every epoch row handed over is on disk (or writing failed). A checkpoint
+    // written after this never counts epochs that a killed writer's file lacks.
+    void wait_for_epochs();
     void add_layer_steps(const std::vector<LayerStepStats>& rows);
     void add_layer_epochs(const std::vector<LayerEpochSnapshot>& rows);
     void set_weights(std::vector<NamedArray> state, int64_t global_step);
@@ -50,6 +53,7 @@ class RunRecorder {
     std::vector<LayerEpochSnapshot> layer_epochs_;
     std::unique_ptr<std::vector<NamedArray>> weights_;
     int64_t weights_step_ = -1;
+    int64_t epochs_added_ = 0, epochs_synced_ = 0;
     bool finishing_ = false;
     bool finished_ = false;
     bool created_ = false;

@@ -212,6 +212,9 @@ RunOutcome run_session(Session& s, const std::string& segment, TrainingObserver&
     auto checkpoint = [&](const TrainingPosition& p) {
         try {
             drain();  // the moving averages must include every recorded step
+            // The checkpoint counts the epoch rows it covers: they must be on disk first, or a
+            // writer killed in between leaves a file that the resumed run cannot complete.
+            recorder.wait_for_epochs();
             save_checkpoint(checkpoint_path(s.run_path, p.global_step), s.header.run_id, s.net, *s.optimizer, p,
                             instrument.state());
             prune_checkpoints(s.run_path, c.record.keep_checkpoints);

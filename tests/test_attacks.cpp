@@ -583,6 +583,8 @@ class TestAttacks : public QObject {
         c.data.path = normout::test::fashion_mnist_dir();
         c.data.train_limit = 1024;
         c.data.test_limit = 200;
+        c.evaluate.attacks = "";  // the rows counted below are the command's alone
+        c.evaluate.fisher_rao = false;
         TrainOptions o;
         o.out_path = path;
         o.progress_interval_seconds = 0;

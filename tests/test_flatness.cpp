@@ -126,6 +126,8 @@ RunConfig tiny_run_config() {
     c.train.epochs = 1;
     c.train.threads = 2;
     c.train.lr = 0.05;
+    c.evaluate.attacks = "";  // the commands' rows alone
+    c.evaluate.fisher_rao = false;
     return c;
 }
 

@@ -103,8 +103,9 @@ class TestResilience : public QObject {
         {
             QProcess p;
             p.start(cli_, tiny(reference));
+            QVERIFY2(p.waitForStarted(), qPrintable(cli_ + ": " + p.errorString()));
             QElapsedTimer t;
-            while (!QFile::exists(reference) && !p.waitForFinished(1)) {
+            while (!QFile::exists(reference) && p.state() == QProcess::Running && !p.waitForFinished(1)) {
             }
             t.start();
             QVERIFY(p.waitForFinished(120000));
@@ -226,7 +227,7 @@ print(reads, errors)
         double longest_wait = 0;
         QElapsedTimer since_new;
         since_new.start();
-        while (!writer.waitForFinished(1)) {
+        while (writer.state() == QProcess::Running && !writer.waitForFinished(1)) {
             try {
                 const RunInfo info = read_run(path.toStdString());
                 ++reads;

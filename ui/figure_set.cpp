@@ -103,24 +103,37 @@ QStringList export_figure_set(const std::vector<const RunData*>& runs, const QSt
             std::iota(order.begin(), order.end(), 0);
             std::sort(order.begin(), order.end(),
                       [&](std::size_t a, std::size_t b) { return s.neuron_mean[a] < s.neuron_mean[b]; });
-            QVector<double> x, y, e;
+            QVector<double> x, y, low, high;
             for (std::size_t i = 0; i < order.size(); ++i) {
+                const double sd = order[i] < s.neuron_std.size() ? s.neuron_std[order[i]] : NAN;
                 x << static_cast<double>(i);
                 y << s.neuron_mean[order[i]];
-                e << (order[i] < s.neuron_std.size() ? s.neuron_std[order[i]] : NAN);
+                low << y.back() - sd;
+                high << y.back() + sd;
             }
+            // The standard deviations as a band: a thousand error bars per run overplot each other.
             const QColor color = plots::series_color(c++);
+            const QString name = QString::fromStdString(r->name.empty() ? r->path : r->name);
+            QCPGraph* lo = plot->addGraph();
+            QCPGraph* hi = plot->addGraph();
+            lo->setName(name + QObject::tr(" mean - sd"));
+            hi->setName(name + QObject::tr(" mean + sd"));
+            for (QCPGraph* b : {lo, hi}) {
+                b->setPen(QPen(plots::faint(color, 90), 0.5));
+                b->removeFromLegend();
+            }
+            lo->setData(x, low, true);
+            hi->setData(x, high, true);
+            hi->setBrush(plots::faint(color, 40));
+            hi->setChannelFillGraph(lo);
             QCPGraph* g = plot->addGraph();
-            g->setName(QString::fromStdString(r->name.empty() ? r->path : r->name));
-            g->setPen(QPen(color, 1.5));
+            g->setName(name);
+            g->setPen(QPen(color, 1.8));
             g->setData(x, y, true);
-            auto* bars = new QCPErrorBars(plot->xAxis, plot->yAxis);
-            bars->setDataPlottable(g);
-            bars->setData(e);
-            bars->setPen(QPen(plots::faint(color, 70)));
-            bars->removeFromLegend();
         }
         if (plot->graphCount() == 0) continue;
+        // Means rise to the right when sorted: the legend goes where the curves are low.
+        plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
         plot->rescaleAxes();
         plot->yAxis->scaleRange(1.15);
         save(plot.get(), QStringLiteral("fig3_%1_neuron_means_layer%2").arg(figure++).arg(layer));
@@ -173,19 +186,27 @@ QStringList export_figure_set(const std::vector<const RunData*>& runs, const QSt
         g->setLineStyle(QCPGraph::lsNone);
         g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, plots::series_color(0), 7));
         QVector<double> x, y;
+        double min_x = points.front().x, max_x = points.front().x;
+        for (const auto& p : points) {
+            min_x = std::min(min_x, p.x);
+            max_x = std::max(max_x, p.x);
+        }
+        const double mid_x = (min_x + max_x) / 2;
         for (const auto& p : points) {
             x << p.x;
             y << p.y;
             auto* label = new QCPItemText(plot.get());
             label->position->setCoords(p.x, p.y);
-            label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+            // Labels point inwards, so that those of the outermost runs stay inside the plot.
+            label->setPositionAlignment((p.x > mid_x ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignBottom);
             label->setText(p.label);
         }
         g->setData(x, y);
         plot->rescaleAxes();
         plot->xAxis->scaleRange(1.2);
         plot->yAxis->scaleRange(1.2);
-        QString stem = QStringLiteral("flatness_vs_%1_%2").arg(m.attack, m.norm);
+        QString stem = m.norm.isEmpty() ? QStringLiteral("flatness_vs_%1").arg(m.attack)
+                                        : QStringLiteral("flatness_vs_%1_%2").arg(m.attack, m.norm);
         save(plot.get(), stem);
     }
     return written;
