@@ -31,18 +31,7 @@ void validate(const FlatnessConfig& c) {
 }
 
 std::vector<int64_t> flatness_subset(int64_t count, int64_t n, uint64_t seed) {
-    std::vector<int64_t> all(static_cast<std::size_t>(std::max<int64_t>(count, 0)));
-    std::iota(all.begin(), all.end(), int64_t{0});
-    if (n == 0 || n >= count) return all;
-    // Partial Fisher-Yates: the first n positions become a uniform random n-subset.
-    SplitMix64 rng(derive_seed(seed, 0x5ab5e7));
-    for (int64_t i = 0; i < n; ++i) {
-        const auto j = i + static_cast<int64_t>(rng.below(static_cast<uint64_t>(count - i)));
-        std::swap(all[static_cast<std::size_t>(i)], all[static_cast<std::size_t>(j)]);
-    }
-    all.resize(static_cast<std::size_t>(n));
-    std::sort(all.begin(), all.end());
-    return all;
+    return seeded_subset(count, n, seed, 0x5ab5e7);
 }
 
 }  // namespace normout
