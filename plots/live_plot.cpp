@@ -191,6 +191,7 @@ void LivePlot::fit_ranges() {
     if (x.size() == 0) x = QCPRange(x.lower - 0.5, x.upper + 0.5);
     if (y.size() == 0) y = QCPRange(y.lower - (log ? y.lower / 2 : 0.5), y.upper + (log ? y.upper : 0.5));
     plot_->xAxis->setRange(x);
+    plot_->xAxis->scaleRange(1.03, x.center());  // markers at the ends stay whole
     plot_->yAxis->setRange(y);
     if (!log) plot_->yAxis->scaleRange(1.08, plot_->yAxis->range().center());
 }

@@ -80,7 +80,7 @@ CompareView::CompareView(QWidget* parent)
     split->addWidget(curves_);
     split->addWidget(differences_);
     split->setStretchFactor(0, 3);
-    split->setStretchFactor(1, 1);
+    split->setStretchFactor(1, 2);
     auto* curves_page = new QWidget;
     auto* cl = new QVBoxLayout(curves_page);
     cl->addLayout(controls);
@@ -187,6 +187,7 @@ void CompareView::set_runs(std::vector<RunData> runs) {
             differences_->setItem(i, j, new QTableWidgetItem(values[j]));
     }
     differences_->setVerticalHeaderLabels(rows);
+    differences_->resizeColumnsToContents();
     redraw();
     redraw_scatter();
     rebuild_table();

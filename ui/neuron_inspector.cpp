@@ -230,9 +230,9 @@ void NeuronInspector::redraw() {
     const double width = s.hist_edges.size() > 1 ? s.hist_edges[1] - s.hist_edges[0] : 1.0;
     set_bars(hist_, centres, histogram_, width, color);
     hist_->xAxis->setLabel(tr("activation (zeros: %1, below: %2, above: %3)")
-                               .arg(s.hist_zero, 0, 'g', 6)
-                               .arg(s.hist_under, 0, 'g', 6)
-                               .arg(s.hist_over, 0, 'g', 6));
+                               .arg(s.hist_zero, 0, 'f', 0)
+                               .arg(s.hist_under, 0, 'f', 0)
+                               .arg(s.hist_over, 0, 'f', 0));
     hist_->replot(QCustomPlot::rpQueuedReplot);
     if (!s.keep_hist.empty()) {
         QVector<double> kc, kv;
