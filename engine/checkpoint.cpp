@@ -149,29 +149,71 @@ void save_checkpoint(const std::string& path, const std::string& run_id, Net& ne
     }
 }
 
+namespace {
+
+// read() into a defined tensor re-points it (set_), so every read gets a fresh one.
+at::Tensor read_tensor(torch::serialize::InputArchive& archive, const std::string& key) {
+    at::Tensor t;
+    archive.read(key, t);
+    return t;
+}
+
+// Opens a checkpoint and checks that it is one, of run `run_id`.
+void open_checkpoint(torch::serialize::InputArchive& archive, const std::string& path, const std::string& run_id) {
+    archive.load_from(path);
+    if (tensor_bytes(read_tensor(archive, "format")) != "normout-checkpoint-1")
+        throw std::runtime_error("not a NormOut checkpoint");
+    const std::string owner = tensor_bytes(read_tensor(archive, "run_id"));
+    if (owner != run_id) throw std::runtime_error("belongs to another run (" + owner + ")");
+}
+
+// The stored model tensors of `net` (parameters and buffers by name), their shapes checked.
+std::map<std::string, at::Tensor> read_model(torch::serialize::InputArchive& archive, Net& net) {
+    std::map<std::string, at::Tensor> out;
+    const auto add = [&](const std::string& name, const at::Tensor& target) {
+        at::Tensor stored = read_tensor(archive, "model/" + name);
+        if (stored.sizes() != target.sizes()) throw std::runtime_error("tensor shapes do not match the model");
+        out[name] = stored;
+    };
+    for (const auto& p : net->named_parameters(true))
+        add(p.key(), p.value());
+    for (const auto& b : net->named_buffers(true))
+        add(b.key(), b.value());
+    return out;
+}
+
+[[noreturn]] void rethrow_unusable(const std::string& path, const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));  // LibTorch appends a backtrace
+    throw std::runtime_error(path + ": unusable checkpoint: " + what);
+}
+
+}  // namespace
+
+std::map<std::string, at::Tensor> read_checkpoint_model(const std::string& path, const std::string& run_id, Net& net) {
+    try {
+        torch::serialize::InputArchive archive;
+        open_checkpoint(archive, path, run_id);
+        return read_model(archive, net);
+    } catch (const std::exception& e) {
+        rethrow_unusable(path, e);
+    }
+}
+
 TrainingPosition load_checkpoint(const std::string& path, const std::string& run_id, Net& net,
                                  torch::optim::Optimizer& optimizer, std::map<std::string, at::Tensor>* extra) {
     TrainingPosition pos;
     try {
         torch::serialize::InputArchive archive;
-        archive.load_from(path);
-        // read() into a defined tensor re-points it (set_), so every read gets a fresh one.
-        auto get = [&](const std::string& key) {
-            at::Tensor t;
-            archive.read(key, t);
-            return t;
-        };
-        if (tensor_bytes(get("format")) != "normout-checkpoint-1") throw std::runtime_error("not a NormOut checkpoint");
-        const std::string owner = tensor_bytes(get("run_id"));
-        if (owner != run_id) throw std::runtime_error("belongs to another run (" + owner + ")");
+        open_checkpoint(archive, path, run_id);
+        auto get = [&](const std::string& key) { return read_tensor(archive, key); };
         // Read everything before changing anything, so a bad file leaves the model untouched.
+        const std::map<std::string, at::Tensor> stored = read_model(archive, net);
         std::vector<std::pair<at::Tensor, at::Tensor>> copies;
         for (auto& p : net->named_parameters(true))
-            copies.emplace_back(p.value(), get("model/" + p.key()));
+            copies.emplace_back(p.value(), stored.at(p.key()));
         for (auto& b : net->named_buffers(true))
-            copies.emplace_back(b.value(), get("model/" + b.key()));
-        for (const auto& [target, source] : copies)
-            if (target.sizes() != source.sizes()) throw std::runtime_error("tensor shapes do not match the model");
+            copies.emplace_back(b.value(), stored.at(b.key()));
         const at::Tensor rng = get("rng/cpu");
         auto get_i = [&](const char* key) { return get(key).item<int64_t>(); };
         auto get_d = [&](const char* key) { return get(key).item<double>(); };
@@ -199,9 +241,7 @@ TrainingPosition load_checkpoint(const std::string& path, const std::string& run
         std::lock_guard<std::mutex> lock(gen.mutex());
         gen.set_state(rng);
     } catch (const std::exception& e) {
-        std::string what = e.what();
-        what = what.substr(0, what.find('\n'));
-        throw std::runtime_error(path + ": unusable checkpoint: " + what);
+        rethrow_unusable(path, e);
     }
     return pos;
 }

@@ -47,5 +47,8 @@ void save_checkpoint(const std::string& path, const std::string& run_id, Net& ne
 TrainingPosition load_checkpoint(const std::string& path, const std::string& run_id, Net& net,
                                  torch::optim::Optimizer& optimizer,
                                  std::map<std::string, at::Tensor>* extra = nullptr);
+// Only the model tensors (parameters and buffers by name, shapes checked against `net`), leaving
+// `net` as it is: e.g. the start of a loss interpolation. Same errors as load_checkpoint().
+std::map<std::string, at::Tensor> read_checkpoint_model(const std::string& path, const std::string& run_id, Net& net);
 
 }  // namespace normout

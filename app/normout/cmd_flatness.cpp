@@ -134,7 +134,7 @@ int run_flatness(FlatnessArgs& a, bool interpolate_given, bool reference_given) 
     }
     if (interpolate_given) {
         const CheckpointInfo ckpt = pick_checkpoint(a.run, a.interpolate);
-        const ModelState start = load_checkpoint_state(ckpt.path, run.info.header.run_id, run.net);
+        const ModelState start = read_checkpoint_model(ckpt.path, run.info.header.run_id, run.net);
         LandscapeGrid g = interpolate(run.net, start, current_state(run.net), test, c, device);
         g.from = "checkpoint " + std::filesystem::path(ckpt.path).filename().string() +
                  (ckpt.global_step >= 0 ? " (step " + std::to_string(ckpt.global_step) + ")" : "");

@@ -38,11 +38,6 @@ class StateRestorer {
     ModelState saved_;
 };
 
-std::string bytes_text(const at::Tensor& t) {
-    const at::Tensor c = t.contiguous();
-    return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<std::size_t>(c.numel()));
-}
-
 }  // namespace
 
 std::vector<double> grid_coordinates(double lo, double hi, int count) {
@@ -139,34 +134,6 @@ LandscapeGrid landscape_slice(Net& net, const ImageSet& set, const FlatnessConfi
         }
     g.seconds = seconds_since(t0);
     return g;
-}
-
-ModelState load_checkpoint_state(const std::string& path, const std::string& run_id, Net& net) {
-    ModelState state;
-    try {
-        torch::serialize::InputArchive archive;
-        archive.load_from(path);
-        auto get = [&](const std::string& key) {
-            at::Tensor t;
-            archive.read(key, t);
-            return t;
-        };
-        if (bytes_text(get("format")) != "normout-checkpoint-1") throw std::runtime_error("not a NormOut checkpoint");
-        const std::string owner = bytes_text(get("run_id"));
-        if (owner != run_id) throw std::runtime_error("belongs to another run (" + owner + ")");
-        for (const auto& p : net->named_parameters(true))
-            state[p.key()] = get("model/" + p.key());
-        for (const auto& b : net->named_buffers(true))
-            state[b.key()] = get("model/" + b.key());
-        for (const auto& p : net->named_parameters(true))
-            if (state[p.key()].sizes() != p.value().sizes())
-                throw std::runtime_error("tensor shapes do not match the model");
-    } catch (const std::exception& e) {
-        std::string what = e.what();
-        what = what.substr(0, what.find('\n'));  // LibTorch appends a backtrace
-        throw std::runtime_error(path + ": unusable checkpoint: " + what);
-    }
-    return state;
 }
 
 LandscapeGrid interpolate(Net& net, const ModelState& start, const ModelState& end, const ImageSet& set,

@@ -49,9 +49,7 @@ LandscapeGrid landscape_slice(Net& net, const ImageSet& set, const FlatnessConfi
 
 // A model state by name (parameters and buffers, as in named_parameters()/named_buffers()).
 using ModelState = std::map<std::string, at::Tensor>;
-// The model tensors of a checkpoint (RUN.ckpt-<step>.pt) of the run `run_id`, without touching
-// the optimiser or the random generators. Throws std::runtime_error naming the file.
-ModelState load_checkpoint_state(const std::string& path, const std::string& run_id, Net& net);
+// (A checkpoint's model state: read_checkpoint_model() in engine/checkpoint.h.)
 // Loss and accuracy at (1 - alpha) start + alpha * end for config.grid values of alpha over
 // [interpolate_min, interpolate_max], interpolating the parameters and the floating-point buffers
 // (BatchNorm running statistics); `end` is usually the net's own weights.
