@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/archive.h"
+#include "engine/data/archive.h"
+#include "engine/data/image_codec.h"
 #include "engine/data/readers.h"
-#include "engine/image_codec.h"
 
 namespace fs = std::filesystem;
 

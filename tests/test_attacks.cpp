@@ -7,7 +7,6 @@
 #include <torch/optim/sgd.h>
 #include <torch/utils.h>
 
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 #include <cmath>
@@ -19,17 +18,18 @@
 #include "engine/attacks/masking.h"
 #include "engine/attacks/square.h"
 #include "engine/attacks/suite.h"
-#include "engine/config.h"
-#include "engine/data/loader.h"
+#include "engine/config/config.h"
 #include "engine/data/prepare.h"
-#include "engine/layers.h"
-#include "engine/presets.h"
+#include "engine/model/layers.h"
 #include "engine/rng.h"
-#include "engine/run_analysis.h"
-#include "engine/run_file.h"
-#include "engine/run_model.h"
-#include "engine/trainer.h"
+#include "engine/runfile/run_analysis.h"
+#include "engine/runfile/run_file.h"
+#include "engine/session/training.h"
+#include "engine/train/load_run.h"
+#include "engine/train/loader.h"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 
 using namespace normout;
 
@@ -484,9 +484,7 @@ class TestAttacks : public QObject {
     }
 
     void suiteFreezesTheNetAndRestoresIt() {
-        RunConfig rc = preset_config("quick");
-        rc.model.width = 0.0625;
-        rc.model.hidden = 32;
+        const RunConfig rc = normout::test::TinyRun().config();
         auto table = layer_table(rc.model, 1, 10);
         QVERIFY(!stochastic_at_inference(table));
         at::manual_seed(22);
@@ -570,21 +568,17 @@ class TestAttacks : public QObject {
     }
 
     void commandLineAppendsResultsToTheRunFile() {
-        const QString cli = qEnvironmentVariable("NORMOUT_CLI");
-        QVERIFY2(QFile::exists(cli), "NORMOUT_CLI must point at the normout binary");
+        const normout::test::CliRunner cli;
+        QVERIFY2(cli.exists(), "NORMOUT_CLI must point at the normout binary");
         QTemporaryDir dir;
         const std::string path = dir.path().toStdString() + "/tiny.h5";
-        RunConfig c = preset_config("quick");
-        c.model.width = 0.0625;
-        c.model.hidden = 32;
-        c.train.epochs = 1;
-        c.train.batch_size = 64;
-        c.train.threads = 2;
-        c.data.path = normout::test::fashion_mnist_dir();
-        c.data.train_limit = 1024;
-        c.data.test_limit = 200;
-        c.evaluate.attacks = "";  // the rows counted below are the command's alone
-        c.evaluate.fisher_rao = false;
+        // Without evaluation while training: the rows counted below are the command's alone.
+        const RunConfig c = normout::test::TinyRun()
+                                .limits(1024, 200)
+                                .threads(2)
+                                .without_evaluation()
+                                .data_path(normout::test::fashion_mnist_dir())
+                                .config();
         TrainOptions o;
         o.out_path = path;
         o.progress_interval_seconds = 0;
@@ -601,11 +595,10 @@ class TestAttacks : public QObject {
                                   "8/255,inf",
                                   "--threads",
                                   "2"};
-        QProcess p;
-        p.start(cli, args);
-        QVERIFY(p.waitForFinished(300000));
-        const QString out = QString::fromUtf8(p.readAllStandardOutput());
-        QVERIFY2(p.exitCode() == 0, qPrintable(out + QString::fromUtf8(p.readAllStandardError())));
+        const auto first = cli.run(args, 300000);
+        QVERIFY(!first.timed_out);
+        const QString& out = first.out;
+        QVERIFY2(first.code == 0, qPrintable(out + first.err));
         QVERIFY2(out.contains("Verdict: gradient masking"), qPrintable(out));
         QVERIFY(out.contains("PGD-T") && out.contains("Square") && out.contains("one_step_beats_iterative"));
 
@@ -642,15 +635,14 @@ class TestAttacks : public QObject {
         }
 
         // A second evaluation is numbered 2; bad settings fail with the field's name.
-        QProcess second;
-        second.start(cli, {"attack", QString::fromStdString(path), "--n", "20", "--attacks", "fgsm", "--threads", "2"});
-        QVERIFY(second.waitForFinished(120000) && second.exitCode() == 0);
+        const auto second = cli.run(
+            {"attack", QString::fromStdString(path), "--n", "20", "--attacks", "fgsm", "--threads", "2"}, 120000);
+        QVERIFY(!second.timed_out && second.code == 0);
         QVERIFY(find_row(read_analysis(path).tables.at("attacks"), "attack", "fgsm", 2));
-        QProcess bad;
-        bad.start(cli, {"attack", QString::fromStdString(path), "--steps", "0"});
-        QVERIFY(bad.waitForFinished(60000));
-        QCOMPARE(bad.exitCode(), 1);
-        QVERIFY(QString::fromUtf8(bad.readAllStandardError()).contains("attack.steps"));
+        const auto bad = cli.run({"attack", QString::fromStdString(path), "--steps", "0"}, 60000);
+        QVERIFY(!bad.timed_out);
+        QCOMPARE(bad.code, 1);
+        QVERIFY(bad.err.contains("attack.steps"));
     }
 
   private:

@@ -17,19 +17,17 @@
 #include <filesystem>
 #include <thread>
 
-#include "engine/md5.h"
-#include "engine/run_file.h"
+#include "engine/data/md5.h"
+#include "engine/runfile/run_file.h"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 
 using namespace normout;
 namespace fs = std::filesystem;
+using Result = normout::test::ProcessResult;
 
 namespace {
-
-struct Result {
-    int code = -1;
-    QString out, err;
-};
 
 // Serves one file over HTTP/1.0 on 127.0.0.1 until destroyed; other paths get 404.
 class TinyHttpServer {
@@ -93,51 +91,18 @@ class TinyHttpServer {
 class TestCli : public QObject {
     Q_OBJECT
 
-    QString cli_ = qEnvironmentVariable("NORMOUT_CLI");
-    QTemporaryDir home_;
+    normout::test::CliRunner cli_;
 
-    QProcessEnvironment env() const {
-        QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
-        e.insert("HOME", home_.path());  // sandbox the default data directory
-        e.insert("XDG_DATA_HOME", home_.path() + "/share");
-        e.remove("NORMOUT_DATA");
-        return e;
-    }
+    Result run(const QStringList& args) const { return cli_.run(args); }
 
-    Result run(const QStringList& args, int timeout_ms = 120000) const {
-        QProcess p;
-        p.setProcessEnvironment(env());
-        p.start(cli_, args);
-        if (!p.waitForFinished(timeout_ms)) {
-            p.kill();
-            p.waitForFinished();
-        }
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-                QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-    }
-
-    QStringList tiny(const QString& out) const {
-        return {"train",
-                "--preset",
-                "quick",
-                "--set",
-                "model.width=0.0625",
-                "--set",
-                "model.hidden=32",
-                "--set",
-                "data.train_limit=512",
-                "--set",
-                "data.test_limit=256",
-                "--set",
-                "train.epochs=1",
-                "--set",
-                "train.batch_size=64",
-                "--out",
-                out};
+    // A 1-epoch run of the quick preset's net at 1/16 width on 512 images.
+    static QStringList tiny(const QString& out, int epochs = 1) {
+        return QStringList{"train", "--preset", "quick"} + normout::test::TinyRun().epochs(epochs).args() +
+               QStringList{"--out", out};
     }
 
   private Q_SLOTS:
-    void initTestCase() { QVERIFY2(QFile::exists(cli_), "NORMOUT_CLI must point at the normout binary"); }
+    void initTestCase() { QVERIFY2(cli_.exists(), "NORMOUT_CLI must point at the normout binary"); }
 
     void versionAndHelp() {
         const Result v = run({"--version"});
@@ -273,12 +238,8 @@ class TestCli : public QObject {
     void ctrlCStopsAndLeavesAValidFile() {
         QTemporaryDir dir;
         const QString out = dir.path() + "/interrupted.h5";
-        QStringList args = tiny(out);
-        args << "--set"
-             << "train.epochs=50";
         QProcess p;
-        p.setProcessEnvironment(env());
-        p.start(cli_, args);
+        cli_.start(p, tiny(out, 50));
         QVERIFY(p.waitForStarted());
         // Wait until training runs (the first epoch line is printed after an epoch).
         QElapsedTimer t;

@@ -1,9 +1,9 @@
 // The configuration: strict JSON, --set overrides, validation naming the field, presets.
 #include <QtTest/QtTest>
 
-#include "engine/config.h"
-#include "engine/model_spec.h"
-#include "engine/presets.h"
+#include "engine/config/config.h"
+#include "engine/config/model_spec.h"
+#include "engine/config/presets.h"
 
 using namespace normout;
 

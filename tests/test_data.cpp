@@ -1,17 +1,21 @@
 // Data readers (CIFAR-10 binary, IDX, image folders and archives), their error messages for
 // every kind of broken file, statistics, splits, padding, augmentation, tar and MD5.
+#include <png.h>
+#include <zlib.h>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
+
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
-#include "engine/archive.h"
+#include "engine/data/archive.h"
 #include "engine/data/augment.h"
+#include "engine/data/image_codec.h"
 #include "engine/data/locate.h"
+#include "engine/data/md5.h"
 #include "engine/data/prepare.h"
 #include "engine/data/readers.h"
-#include "engine/image_codec.h"
-#include "engine/md5.h"
 #include "support/fixtures.h"
 
 using namespace normout;
@@ -34,10 +38,13 @@ void expect_data_error(F&& f, const QStringList& fragments) {
     QFAIL(qPrintable(QString("no DataError (expected %1)").arg(fragments.join(", "))));
 }
 
-// A tar archive (ustar) built in memory, for archive tests without external tools.
-std::string tar_entry(const std::string& name, const std::string& data, char type = '0') {
+// A tar archive (ustar) built in memory, for archive tests without external tools. `link` is the
+// target of a link (type '1' or '2'); `declared` overrides the size in the header.
+std::string tar_entry(const std::string& name, const std::string& data, char type = '0', const std::string& link = "",
+                      unsigned long long declared = ~0ull) {
     std::string h(512, '\0');
     std::copy(name.begin(), name.end(), h.begin());
+    std::copy(link.begin(), link.end(), h.begin() + 157);
     auto octal = [&](std::size_t off, std::size_t len, unsigned long long v) {
         std::string s(len - 1, '0');
         for (std::size_t i = len - 1; i-- > 0; v /= 8)
@@ -47,7 +54,7 @@ std::string tar_entry(const std::string& name, const std::string& data, char typ
     octal(100, 8, 0644);
     octal(108, 8, 0);
     octal(116, 8, 0);
-    octal(124, 12, data.size());
+    octal(124, 12, declared == ~0ull ? data.size() : declared);
     octal(136, 12, 0);
     h[156] = type;
     std::copy_n("ustar", 5, h.begin() + 257);
@@ -59,6 +66,41 @@ std::string tar_entry(const std::string& name, const std::string& data, char typ
     octal(148, 7, sum);
     std::string body = data + std::string((512 - data.size() % 512) % 512, '\0');
     return h + body;
+}
+
+std::string tar_end() {
+    return std::string(1024, '\0');
+}
+
+// Writes `bytes` gzip-compressed.
+void write_gzip(const std::string& path, const std::string& bytes) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    QVERIFY(f);
+    QCOMPARE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+    QCOMPARE(gzclose(f), Z_OK);
+}
+
+// A PNG with an alpha channel (RGBA) or a palette, as libpng's simplified API writes them.
+void write_png_rgba(const std::string& path, const std::vector<uint8_t>& rgba, int width, int height) {
+    png_image image;
+    std::memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = static_cast<png_uint_32>(width);
+    image.height = static_cast<png_uint_32>(height);
+    image.format = PNG_FORMAT_RGBA;
+    QVERIFY(png_image_write_to_file(&image, path.c_str(), 0, rgba.data(), 0, nullptr));
+}
+
+void write_png_palette(const std::string& path, const std::vector<uint8_t>& indices,
+                       const std::vector<uint8_t>& rgb_palette, int width, int height) {
+    png_image image;
+    std::memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = static_cast<png_uint_32>(width);
+    image.height = static_cast<png_uint_32>(height);
+    image.format = PNG_FORMAT_RGB_COLORMAP;
+    image.colormap_entries = static_cast<png_uint_32>(rgb_palette.size() / 3);
+    QVERIFY(png_image_write_to_file(&image, path.c_str(), 0, indices.data(), 0, rgb_palette.data()));
 }
 
 }  // namespace
@@ -239,39 +281,157 @@ class TestData : public QObject {
         expect_data_error([&] { read_image_folder(d); }, {"zebra", "no folder under train"});
     }
 
+    void imageFolderConvertsGrayAndPalette() {
+        // One grayscale JPEG among RGB ones becomes RGB: its gray value in all three channels.
+        QTemporaryDir dir;
+        const std::string d = dir.path().toStdString();
+        write_image_folder(d, {"a", "b"}, 2, 8, 3, true);
+        std::vector<uint8_t> gray(8 * 8);
+        for (std::size_t i = 0; i < gray.size(); ++i)
+            gray[i] = static_cast<uint8_t>(i * 4);
+        write_jpeg(d + "/train/a/gray.jpg", gray.data(), 8, 8, 1, 95);
+        const std::string bytes = read_bytes(d + "/train/a/gray.jpg");
+        const DecodedImage g = decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "gray.jpg");
+        QCOMPARE(g.channels, 1);
+        const DataSplit s = read_image_folder(d);
+        QCOMPARE(s.train.channels, 3);
+        QCOMPARE(s.train.count, int64_t(5));
+        const uint8_t* img = s.train.image(2);  // train/a: 0.jpg, 1.jpg, gray.jpg
+        QCOMPARE(s.train.labels[2], 0);
+        for (int c = 0; c < 3; ++c)
+            QCOMPARE(std::vector<uint8_t>(img + c * 64, img + (c + 1) * 64), g.pixels);
+
+        // RGBA and palette PNGs among RGB ones become RGB (opaque alpha: the colours unchanged).
+        QTemporaryDir pdir;
+        const std::string p = pdir.path().toStdString();
+        write_image_folder(p, {"a"}, 1, 2, 3, false);
+        const std::vector<uint8_t> rgba = {10, 20, 30, 255, 40, 50, 60, 255, 70, 80, 90, 255, 1, 2, 3, 255};
+        write_png_rgba(p + "/train/a/rgba.png", rgba, 2, 2);
+        write_png_palette(p + "/train/a/xpal.png", {0, 1, 1, 0}, {200, 100, 50, 5, 6, 7}, 2, 2);
+        const DataSplit ps = read_image_folder(p);
+        QCOMPARE(ps.train.channels, 3);
+        QCOMPARE(ps.train.count, int64_t(3));  // 0.png, rgba.png, xpal.png
+        const uint8_t* r = ps.train.image(1);
+        QCOMPARE(std::vector<uint8_t>(r, r + 12), (std::vector<uint8_t>{10, 40, 70, 1, 20, 50, 80, 2, 30, 60, 90, 3}));
+        const uint8_t* x = ps.train.image(2);
+        QCOMPARE(std::vector<uint8_t>(x, x + 12), (std::vector<uint8_t>{200, 5, 5, 200, 100, 6, 6, 100, 50, 7, 7, 50}));
+
+        // A folder of grayscale images only stays grayscale.
+        QTemporaryDir gdir;
+        write_image_folder(gdir.path().toStdString(), {"a"}, 2, 8, 1, true);
+        QCOMPARE(read_image_folder(gdir.path().toStdString()).train.channels, 1);
+    }
+
+    void imageFolderReportsFirstBrokenFile() {
+        // Decoding runs on worker threads; their errors come back here, naming the file, and the
+        // same file whatever the thread timing (the first in sorted order).
+        QTemporaryDir dir;
+        const std::string d = dir.path().toStdString();
+        write_image_folder(d, {"a", "b"}, 20, 8, 3, false);
+        write_bytes(d + "/train/b/zz-broken.png", "\x89PNG\r\n\x1a\n-not-really");
+        write_bytes(d + "/train/a/yy-broken.jpg", std::string("\xFF\xD8\xFF\xE0 then nothing useful", 24));
+        for (int i = 0; i < 5; ++i)
+            expect_data_error([&] { read_image_folder(d); }, {"train/a/yy-broken.jpg", "corrupt JPEG"});
+    }
+
     void imageFolderFromArchive() {
         QTemporaryDir dir;
         const std::string d = dir.path().toStdString();
         std::vector<uint8_t> px(4 * 4 * 3, 99);
         write_png(d + "/p.png", px.data(), 4, 4, 3);
         const std::string png = read_bytes(d + "/p.png");
-        std::string tar = tar_entry("./train/dog/0.png", png) + tar_entry("./train/cat/0.png", png) +
-                          tar_entry("./train/cat/1.png", png) + tar_entry("./test/cat/0.png", png) +
-                          tar_entry("README", "not an image") + std::string(1024, '\0');
+        std::string tar = tar_entry("./", "", '5') + tar_entry("./train/dog/0.png", png) +
+                          tar_entry("./train/cat/0.png", png) + tar_entry("./train/cat/1.png", png) +
+                          tar_entry("./test/cat/0.png", png) + tar_entry("README", "not an image") + tar_end();
         write_bytes(d + "/set.tar", tar);
-        const DataSplit s = read_image_folder(d + "/set.tar");
-        QCOMPARE(s.train.count, int64_t(3));
-        QCOMPARE(s.test.count, int64_t(1));
-        QCOMPARE(s.class_names, (std::vector<std::string>{"cat", "dog"}));
+        if (!tar_supported()) {
+            expect_data_error([&] { read_image_folder(d + "/set.tar"); }, {"set.tar", "no archive support"});
+            QSKIP("built without libarchive");
+        }
+        for (const char* name : {"set.tar", "set.tar.gz"}) {
+            if (std::string(name) == "set.tar.gz") write_gzip(d + "/set.tar.gz", tar);
+            const DataSplit s = read_image_folder(d + "/" + name);
+            QCOMPARE(s.train.count, int64_t(3));
+            QCOMPARE(s.test.count, int64_t(1));
+            QCOMPARE(s.class_names, (std::vector<std::string>{"cat", "dog"}));
+            QCOMPARE(s.train.pixels, std::vector<uint8_t>(3 * 4 * 4 * 3, 99));
+        }
 
-        // Archive damage is reported with the archive's name.
+        // Archive damage is reported with the archive's name (and the member, once known).
         std::string corrupt = tar;
         corrupt[150] = 'x';  // inside the first header's checksum field
         write_bytes(d + "/bad.tar", corrupt);
-        expect_data_error([&] { read_image_folder(d + "/bad.tar"); }, {"bad.tar", "checksum"});
-        write_bytes(d + "/short.tar", tar.substr(0, 700));
+        expect_data_error([&] { read_image_folder(d + "/bad.tar"); }, {"bad.tar", "corrupt"});
+        corrupt = tar;
+        const std::size_t second = 512 + 512 + (png.size() + 511) / 512 * 512;  // "./" then dog/0.png
+        corrupt[second + 150] = 'x';
+        write_bytes(d + "/bad2.tar", corrupt);
+        expect_data_error([&] { read_image_folder(d + "/bad2.tar"); }, {"bad2.tar", "corrupt", "train/dog/0.png"});
+        write_bytes(d + "/short.tar", tar.substr(0, 512 + 700));
         expect_data_error([&] { read_image_folder(d + "/short.tar"); }, {"short.tar", "truncated"});
+        write_gzip(d + "/short.tar.gz", tar.substr(0, 512 + 700));
+        expect_data_error([&] { read_image_folder(d + "/short.tar.gz"); }, {"short.tar.gz", "truncated"});
+        const std::string gz = read_bytes(d + "/set.tar.gz");
+        write_bytes(d + "/cut.tar.gz", gz.substr(0, gz.size() / 2));  // a cut gzip stream
+        expect_data_error([&] { read_image_folder(d + "/cut.tar.gz"); }, {"cut.tar.gz"});
+        write_bytes(d + "/text.tar", "this is not a tar archive at all\n");
+        expect_data_error([&] { read_image_folder(d + "/text.tar"); }, {"text.tar", "not a tar"});
+        // Unsafe members are refused when reading too, not only when extracting.
+        write_bytes(d + "/evil.tar", tar_entry("train/cat/0.png", png) + tar_entry("../evil", "x") + tar_end());
+        expect_data_error([&] { read_image_folder(d + "/evil.tar"); }, {"evil.tar", "unsafe path", "../evil"});
+        write_bytes(d + "/link.tar", tar_entry("train/cat/0.png", png) +
+                                         tar_entry("test/cat/0.png", "", '2', "../../train/cat/0.png") + tar_end());
+        expect_data_error([&] { read_image_folder(d + "/link.tar"); }, {"link.tar", "test/cat/0.png", "symbolic link"});
+        // A member claiming more than 1 GiB is refused before anything is read.
+        write_bytes(d + "/huge.tar", tar_entry("train/cat/0.png", png, '0', "", 3ull << 30) + tar_end());
+        expect_data_error([&] { read_image_folder(d + "/huge.tar"); }, {"huge.tar", "train/cat/0.png", "1 GiB"});
     }
 
     void extractRefusesUnsafePaths() {
         QTemporaryDir dir;
         const std::string d = dir.path().toStdString();
-        write_bytes(d + "/evil.tar", tar_entry("../escape.txt", "x") + std::string(1024, '\0'));
-        expect_data_error([&] { extract_tar(d + "/evil.tar", d + "/out"); }, {"unsafe path"});
-        QVERIFY(!fs::exists(d + "/escape.txt"));
-        write_bytes(d + "/ok.tar", tar_entry("a/b.txt", "hello") + std::string(1024, '\0'));
+        write_bytes(d + "/ok.tar", tar_entry("./", "", '5') + tar_entry("a/", "", '5') + tar_entry("a/b.txt", "hello") +
+                                       tar_entry("./c/d/e.txt", "") + tar_end());
+        if (!tar_supported()) {
+            expect_data_error([&] { extract_tar(d + "/ok.tar", d + "/out"); }, {"ok.tar", "no archive support"});
+            QSKIP("built without libarchive");
+        }
         extract_tar(d + "/ok.tar", d + "/out");
         QCOMPARE(QString::fromStdString(read_bytes(d + "/out/a/b.txt")), QString("hello"));
+        QVERIFY(fs::is_regular_file(d + "/out/c/d/e.txt"));
+
+        const std::string abs = d + "/absolute.txt";
+        const struct {
+            const char* file;
+            std::string tar;
+            QStringList fragments;
+        } cases[] = {
+            {"evil.tar", tar_entry("../escape.txt", "x"), {"evil.tar", "unsafe path", "../escape.txt"}},
+            {"deep.tar", tar_entry("a/../../escape.txt", "x"), {"deep.tar", "unsafe path"}},
+            {"abs.tar", tar_entry(abs, "x"), {"abs.tar", "unsafe path", QString::fromStdString(abs)}},
+            {"symlink.tar",
+             tar_entry("a/link", "", '2', "../../escape.txt") + tar_entry("a/link", "x"),
+             {"symlink.tar", "a/link", "symbolic link", "refused"}},
+            {"hardlink.tar", tar_entry("a/hard", "", '1', "/etc/passwd"), {"hardlink.tar", "a/hard", "hard link"}},
+            {"fifo.tar", tar_entry("a/fifo", "", '6'), {"fifo.tar", "a/fifo", "FIFO"}},
+        };
+        for (const auto& c : cases) {
+            write_bytes(d + "/" + c.file, c.tar + tar_end());
+            expect_data_error([&] { extract_tar(d + "/" + c.file, d + "/out2"); }, c.fragments);
+            QVERIFY(!fs::exists(d + "/escape.txt"));
+            QVERIFY(!fs::exists(abs));
+            QVERIFY(!fs::exists(d + "/out2/a/link") && !fs::exists(d + "/out2/a/hard"));
+        }
+        // A link already in the destination is not written through.
+        fs::create_directories(d + "/out3");
+        fs::create_directories(d + "/elsewhere");
+        fs::create_directory_symlink(d + "/elsewhere", d + "/out3/a");
+        expect_data_error([&] { extract_tar(d + "/ok.tar", d + "/out3"); }, {"ok.tar", "symbolic link"});
+        QVERIFY(!fs::exists(d + "/elsewhere/b.txt"));
+        // Truncated member data.
+        const std::string full = tar_entry("a/big.bin", std::string(5000, 'z')) + tar_end();
+        write_bytes(d + "/short.tar", full.substr(0, 512 + 3000));
+        expect_data_error([&] { extract_tar(d + "/short.tar", d + "/out4"); }, {"short.tar", "truncated", "a/big.bin"});
     }
 
     void locateSearchesRootsInOrder() {
@@ -424,12 +584,32 @@ class TestData : public QObject {
     }
 
     void md5MatchesRfc1321() {
+        if (!md5_available()) QSKIP("built without OpenSSL");
         QCOMPARE(QString::fromStdString(md5_hex("")), QString("d41d8cd98f00b204e9800998ecf8427e"));
         QCOMPARE(QString::fromStdString(md5_hex("abc")), QString("900150983cd24fb0d6963f7d28e17f72"));
         QCOMPARE(QString::fromStdString(md5_hex("message digest")), QString("f96b697d7cb7938d525a2f31aaf161d0"));
         QCOMPARE(QString::fromStdString(
                      md5_hex("12345678901234567890123456789012345678901234567890123456789012345678901234567890")),
                  QString("57edf4a22be3c955ac49da2e2107b67a"));
+        QCOMPARE(QString::fromStdString(md5_hex("a")), QString("0cc175b9c0f1b6a831c399e269772661"));
+        QCOMPARE(QString::fromStdString(md5_hex("abcdefghijklmnopqrstuvwxyz")),
+                 QString("c3fcd3d76192e4007dfb496cca67e13b"));
+        // Fed in pieces, and from a file, the digest is the same.
+        const std::string text = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        Md5 m;
+        for (char c : text)
+            m.update(&c, 1);
+        QCOMPARE(QString::fromStdString(m.hex_digest()), QString("d174ab98d277d9f5a5611c2c9f419d9f"));
+        QTemporaryDir dir;
+        write_bytes(dir.path().toStdString() + "/t.txt", text);
+        QCOMPARE(QString::fromStdString(md5_file(dir.path().toStdString() + "/t.txt")),
+                 QString("d174ab98d277d9f5a5611c2c9f419d9f"));
+        try {
+            md5_file(dir.path().toStdString() + "/missing");
+            QFAIL("no error for a missing file");
+        } catch (const std::runtime_error& e) {
+            QVERIFY(QString(e.what()).contains("missing"));
+        }
     }
 };
 

@@ -12,15 +12,16 @@
 #include <QtTest/QtTest>
 #include <cmath>
 
-#include "engine/config.h"
-#include "engine/presets.h"
-#include "engine/run_file.h"
-#include "engine/tables.h"
-#include "engine/trainer.h"
+#include "engine/config/config.h"
+#include "engine/config/presets.h"
+#include "engine/runfile/run_file.h"
+#include "engine/runfile/tables.h"
+#include "engine/session/training.h"
 #include "plots/figure_export.h"
 #include "plots/live_plot.h"
 #include "plots/qcp.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 #include "ui/compare_data.h"
 #include "ui/compare_view.h"
 #include "ui/figure_set.h"
@@ -87,14 +88,7 @@ class TestFigures : public QObject {
         QCoreApplication::setOrganizationName("NormOutTest");
         QCoreApplication::setApplicationName("normout-figures-test");
         for (double t : {1.0, 100.0}) {
-            RunConfig c = preset_config("quick");
-            c.model.width = 0.0625;
-            c.model.hidden = 32;
-            c.data.train_limit = 512;
-            c.data.test_limit = 128;
-            c.train.epochs = 2;
-            c.train.batch_size = 64;
-            c.train.threads = 2;
+            RunConfig c = normout::test::TinyRun().limits(512, 128).epochs(2).threads(2).config();
             c.model.surgery[0].layer.temperature = t;
             c.evaluate.attacks = "fgsm";
             c.evaluate.attack_n = 64;
@@ -228,11 +222,13 @@ class TestFigures : public QObject {
         const QString folder = work_.path() + "/sweep";
         p->set_spec(spec);
         p->set_folder(folder);
-        p->set_overrides(
-            "model.width=0.0625 model.hidden=32 data.train_limit=256 data.test_limit=64 "
-            "train.batch_size=32 train.epochs=1 train.threads=1 evaluate.attacks= "
-            "evaluate.fisher_rao=false data.path=" +
-            QString::fromStdString(normout::test::fashion_mnist_dir()));
+        p->set_overrides(normout::test::TinyRun()
+                             .limits(256, 64)
+                             .batch_size(32)
+                             .threads(1)
+                             .without_evaluation()
+                             .data_path(normout::test::fashion_mnist_dir())
+                             .line());
         QSignalSpy done(p, &SweepPanel::sweep_finished);
         p->start();
         QVERIFY(p->running());

@@ -6,22 +6,22 @@
 #include <torch/autograd.h>
 #include <torch/utils.h>
 
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 #include <cmath>
 
-#include "engine/data/loader.h"
 #include "engine/data/prepare.h"
 #include "engine/flatness/flatness.h"
-#include "engine/model.h"
-#include "engine/presets.h"
+#include "engine/model/model.h"
 #include "engine/rng.h"
-#include "engine/run_analysis.h"
-#include "engine/run_file.h"
-#include "engine/run_model.h"
-#include "engine/trainer.h"
+#include "engine/runfile/run_analysis.h"
+#include "engine/runfile/run_file.h"
+#include "engine/session/training.h"
+#include "engine/train/load_run.h"
+#include "engine/train/loader.h"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 
 using namespace normout;
 
@@ -115,19 +115,15 @@ at::Tensor exact_hessian(Net& net, const at::Tensor& x, const at::Tensor& y) {
     return h;
 }
 
+// 512 images in batches of 64, one epoch; without evaluation: the commands' rows alone.
 RunConfig tiny_run_config() {
-    RunConfig c = preset_config("quick");
-    c.data.path = normout::test::fashion_mnist_dir();
-    c.data.train_limit = 512;
-    c.data.test_limit = 256;
-    c.model.width = 0.0625;
-    c.model.hidden = 64;
-    c.train.batch_size = 64;
-    c.train.epochs = 1;
-    c.train.threads = 2;
+    RunConfig c = normout::test::TinyRun()
+                      .hidden(64)
+                      .threads(2)
+                      .without_evaluation()
+                      .data_path(normout::test::fashion_mnist_dir())
+                      .config();
     c.train.lr = 0.05;
-    c.evaluate.attacks = "";  // the commands' rows alone
-    c.evaluate.fisher_rao = false;
     return c;
 }
 
@@ -423,8 +419,8 @@ class TestFlatness : public QObject {
     }
 
     void commandRecordsTheMeasures() {
-        const QString cli = qEnvironmentVariable("NORMOUT_CLI");
-        QVERIFY2(QFile::exists(cli), "NORMOUT_CLI must point at the normout binary");
+        const normout::test::CliRunner cli;
+        QVERIFY2(cli.exists(), "NORMOUT_CLI must point at the normout binary");
         QTemporaryDir dir;
         const std::string path = dir.path().toStdString() + "/run.h5";
         const RunConfig c = tiny_run_config();
@@ -433,13 +429,13 @@ class TestFlatness : public QObject {
         o.progress_interval_seconds = 0;
         QCOMPARE(train(c, o).status, RunStatus::Finished);
 
-        QProcess p;
-        p.start(cli, {"flatness", QString::fromStdString(path), "--fisher-rao", "--hessian", "--landscape", "1d",
-                      "--grid", "5", "--interpolate", "--n", "64", "--hessian-batch", "32", "--hutchinson", "4",
-                      "--power-iterations", "5", "--params", "weights"});
-        QVERIFY(p.waitForFinished(300000));
-        const QString out = QString::fromUtf8(p.readAllStandardOutput());
-        QVERIFY2(p.exitCode() == 0, qPrintable(out + QString::fromUtf8(p.readAllStandardError())));
+        const auto p = cli.run({"flatness", QString::fromStdString(path), "--fisher-rao", "--hessian", "--landscape",
+                                "1d", "--grid", "5", "--interpolate", "--n", "64", "--hessian-batch", "32",
+                                "--hutchinson", "4", "--power-iterations", "5", "--params", "weights"},
+                               300000);
+        QVERIFY(!p.timed_out);
+        const QString& out = p.out;
+        QVERIFY2(p.code == 0, qPrintable(out + p.err));
         QVERIFY2(out.contains("Fisher-Rao norm over 64 examples"), qPrintable(out));
 
         const AnalysisData data = read_analysis(path);
@@ -487,17 +483,15 @@ class TestFlatness : public QObject {
         QVERIFY(relative(line.values[3], own.loss) < 1e-5);  // alpha 1 = the final weights
 
         // Bad input: an unknown parameter setting, a file that is not a run.
-        QProcess bad;
-        bad.start(cli, {"flatness", QString::fromStdString(path), "--params", "biases"});
-        QVERIFY(bad.waitForFinished(60000));
-        QVERIFY(bad.exitCode() != 0);
+        const auto bad = cli.run({"flatness", QString::fromStdString(path), "--params", "biases"}, 60000);
+        QVERIFY(!bad.timed_out);
+        QVERIFY(bad.code != 0);
         const QString junk = dir.path() + "/junk.h5";
         normout::test::write_bytes(junk.toStdString(), "not a run");
-        QProcess notrun;
-        notrun.start(cli, {"flatness", junk});
-        QVERIFY(notrun.waitForFinished(60000));
-        QCOMPARE(notrun.exitCode(), 1);
-        QVERIFY(QString::fromUtf8(notrun.readAllStandardError()).contains("junk.h5"));
+        const auto notrun = cli.run({"flatness", junk}, 60000);
+        QVERIFY(!notrun.timed_out);
+        QCOMPARE(notrun.code, 1);
+        QVERIFY(notrun.err.contains("junk.h5"));
     }
 };
 

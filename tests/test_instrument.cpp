@@ -9,12 +9,12 @@
 #include <cmath>
 
 #include "engine/data/prepare.h"
-#include "engine/layers.h"
-#include "engine/presets.h"
-#include "engine/probes.h"
-#include "engine/run_file.h"
-#include "engine/trainer.h"
+#include "engine/model/layers.h"
+#include "engine/runfile/run_file.h"
+#include "engine/session/training.h"
+#include "engine/train/instrumentation.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 
 using namespace normout;
 
@@ -253,9 +253,7 @@ class TestInstrument : public QObject {
     }
 
     void layerChoiceAndValidation() {
-        RunConfig c = preset_config("thesis/temporal-softmax-48-51-T100");
-        c.model.width = 0.0625;
-        c.model.hidden = 16;
+        const RunConfig c = normout::test::TinyRun().hidden(16).config("thesis/temporal-softmax-48-51-T100");
         Net net = build_model(layer_table(c.model, 3, 10), {0.f, 0.f, 0.f}, {1.f, 1.f, 1.f});
         {
             Instrumentation instr(net, c.instrument, {3, 32, 32});
@@ -296,13 +294,8 @@ class TestInstrument : public QObject {
         d.augment.enabled = false;
         const auto data = std::make_shared<PreparedData>(prepare_data(d, {}, 0));
         auto final_stats = [&](const std::string& preset) {
-            RunConfig c = preset_config(preset);
+            RunConfig c = normout::test::TinyRun().hidden(256).epochs(2).threads(2).config(preset);
             c.data = d;
-            c.model.width = 0.0625;
-            c.model.hidden = 256;
-            c.train.epochs = 2;
-            c.train.batch_size = 64;
-            c.train.threads = 2;
             TrainOptions o;
             o.out_path = dir.path().toStdString() + "/" + std::to_string(std::hash<std::string>{}(preset)) + ".h5";
             o.data = data;

@@ -2,6 +2,7 @@
 // window streams into the plots and stops cleanly, a run written by another process appears
 // live, the inspector shows recorded per-neuron data, stopped runs resume. Settings sandboxed.
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QLineEdit>
@@ -12,11 +13,12 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 #include <algorithm>
+#include <cmath>
 
+#include "engine/config/presets.h"
 #include "engine/data/prepare.h"
-#include "engine/presets.h"
-#include "engine/run_file.h"
-#include "engine/trainer.h"
+#include "engine/runfile/run_file.h"
+#include "engine/session/training.h"
 #include "plots/live_plot.h"
 #include "support/fixtures.h"
 #include "ui/config_panel.h"
@@ -48,6 +50,109 @@ int total_points(plots::LivePlot* plot) {
     for (int s = 0; s < plot->series_count(); ++s)
         n += plot->series_x(s).size();
     return n;
+}
+
+// The most replots a 40 ms throttle (LivePlot, NeuronInspector: request, single-shot timer, replot
+// when it fires) can make in `elapsed_ms` of counting. A replot happens only when its timer fires,
+// and a new timer starts only on a request after the previous one fired, so consecutive replots
+// are at least one timer interval apart. That interval is 40 ms less what Qt may shorten it by:
+// the default (coarse) timers are aligned with each other by up to 5%, so 38 ms. The first
+// replot in the window may come at once (its timer was started before counting began), and the
+// clock reads whole milliseconds (the true time is under elapsed_ms + 1). Hence at most
+// 1 + (elapsed_ms + 1) / 38 replots: the cap elapsed_ms/40 plus a slack of one replot and 5%.
+int max_replots(qint64 elapsed_ms) {
+    return 1 + static_cast<int>((elapsed_ms + 1) / 38);
+}
+
+// Replots of every plot of the dashboard and redraws of the inspector: what the throttles cap.
+struct RedrawCounts {
+    QVector<int> plots;
+    int inspector = 0;
+};
+
+QVector<plots::LivePlot*> live_plots(Dashboard* d) {
+    return {d->loss_plot(), d->accuracy_plot(), d->layer_plot(), d->keep_plot(), d->attack_plot(), d->flatness_plot()};
+}
+
+RedrawCounts redraw_counts(MainWindow& w) {
+    RedrawCounts c;
+    for (plots::LivePlot* p : live_plots(w.dashboard()))
+        c.plots << p->replot_count();
+    c.inspector = w.inspector()->redraw_count();
+    return c;
+}
+
+// Asserts the 25-per-second cap over `elapsed_ms` since `before` was counted.
+void verify_replot_cap(MainWindow& w, const RedrawCounts& before, qint64 elapsed_ms) {
+    const RedrawCounts after = redraw_counts(w);
+    const int cap = max_replots(elapsed_ms);
+    const QVector<plots::LivePlot*> plots = live_plots(w.dashboard());
+    for (int i = 0; i < plots.size(); ++i) {
+        const int n = after.plots[i] - before.plots[i];
+        QVERIFY2(n <= cap, qPrintable(QString("%1: %2 replots in %3 ms (cap %4)")
+                                          .arg(plots[i]->objectName())
+                                          .arg(n)
+                                          .arg(elapsed_ms)
+                                          .arg(cap)));
+    }
+    const int n = after.inspector - before.inspector;
+    QVERIFY2(n <= cap, qPrintable(QString("inspector: %1 redraws in %2 ms (cap %3)").arg(n).arg(elapsed_ms).arg(cap)));
+}
+
+int series_named(plots::LivePlot* plot, const QString& name) {
+    for (int s = 0; s < plot->series_count(); ++s)
+        if (plot->series_name(s) == name) return s;
+    return -1;
+}
+
+// A series of the loss plot holds, point by point, the steps' global step on the dashboard's
+// epoch axis (step k at k / steps per epoch) and their loss, exactly.
+void verify_step_series(plots::LivePlot* loss, int series, const std::vector<StepRecord>& steps, double per_epoch) {
+    const QVector<double> x = loss->series_x(series), y = loss->series_y(series);
+    QCOMPARE(x.size(), static_cast<int>(steps.size()));
+    QCOMPARE(y.size(), static_cast<int>(steps.size()));
+    for (int i = 0; i < x.size(); ++i) {
+        const StepRecord& s = steps[static_cast<std::size_t>(i)];
+        const double step = static_cast<double>(s.global_step);
+        QVERIFY2(std::abs(x[i] - step / per_epoch) <= 1e-12 && std::llround(x[i] * per_epoch) == s.global_step,
+                 qPrintable(QString("series %1 point %2: x %3 for step %4").arg(series).arg(i).arg(x[i]).arg(step)));
+        QVERIFY2(y[i] == s.loss, qPrintable(QString("series %1 step %2: loss %3 plotted, %4 recorded")
+                                                .arg(series)
+                                                .arg(s.global_step)
+                                                .arg(y[i], 0, 'g', 17)
+                                                .arg(s.loss, 0, 'g', 17)));
+    }
+}
+
+// The dashboard's loss curve is the run's per-step losses. Its per-step graphs are the raw series
+// (unnamed, drawn faintly; the "raw" box is on by default) and "train (steps)", their moving
+// average, which with the smoothing slider at 0 (weight 1) is the raw losses themselves.
+void verify_loss_curve(MainWindow& w, const std::vector<StepRecord>& steps) {
+    Dashboard* d = w.dashboard();
+    plots::LivePlot* loss = d->loss_plot();
+    QCheckBox* raw_box = nullptr;
+    for (QCheckBox* c : d->findChildren<QCheckBox*>())
+        if (c->text() == "raw") raw_box = c;
+    QVERIFY(raw_box && raw_box->isChecked());
+    // The last update's refresh (at most 100 ms behind) has happened once the raw series has them all.
+    QTRY_VERIFY_WITH_TIMEOUT(series_named(loss, QString()) >= 0 &&
+                                 loss->series_x(series_named(loss, QString())).size() == static_cast<int>(steps.size()),
+                             5000);
+    // The dashboard's step-to-epoch scale: steps per epoch from the engine, else as recorded.
+    const RunData& r = w.shown_run();
+    const double per_epoch = r.steps_per_epoch > 0 ? static_cast<double>(r.steps_per_epoch)
+                             : (!r.epochs.empty() && !r.steps.empty())
+                                 ? static_cast<double>(r.steps.size()) / static_cast<double>(r.epochs.size())
+                                 : 1.0;
+    verify_step_series(loss, series_named(loss, QString()), steps, per_epoch);
+    if (QTest::currentTestFailed()) return;
+    QSlider* smoothing = d->findChild<QSlider*>();  // the dashboard's one slider
+    QVERIFY(smoothing);
+    smoothing->setValue(0);  // rebuilds the plots at once
+    QCOMPARE(d->smoothing(), 1.0);
+    const int smoothed = series_named(loss, "train (steps)");
+    QVERIFY(smoothed >= 0);
+    verify_step_series(loss, smoothed, steps, per_epoch);
 }
 
 // Records the longest gap between ticks of a 5 ms timer: how long the event loop was blocked.
@@ -125,6 +230,7 @@ class TestLab : public QObject {
         make_tiny(w.config_panel(), 40);
         const QString path = work_.path() + "/window-run.h5";
         w.config_panel()->set_run_path(path);
+        const RedrawCounts redraws_before = redraw_counts(w);  // counted and timed together
         QElapsedTimer start_clock;
         start_clock.start();
         w.start_training();
@@ -154,8 +260,16 @@ class TestLab : public QObject {
         const RunInfo info = read_run(path.toStdString());
         QCOMPARE(QString::fromStdString(info.status), QString("stopped"));
         QVERIFY(info.steps.size() >= w.shown_run().steps.size() - 1);
-        qInfo("start_training took %lld ms; worst event-loop stall while training: %lld ms; %d loss-plot replots",
-              start_ms, stalls.worst(), w.dashboard()->loss_plot()->replot_count());
+        // However fast updates came, the plots replotted at most 25 times a second.
+        verify_replot_cap(w, redraws_before, start_clock.elapsed());
+        if (QTest::currentTestFailed()) return;
+        QVERIFY(w.inspector()->redraw_count() > redraws_before.inspector);  // it did redraw, coalesced
+        qInfo(
+            "start_training took %lld ms; worst event-loop stall while training: %lld ms; in %lld ms %d loss-plot "
+            "replots, %d inspector redraws",
+            start_ms, stalls.worst(), start_clock.elapsed(),
+            w.dashboard()->loss_plot()->replot_count() - redraws_before.plots[0],
+            w.inspector()->redraw_count() - redraws_before.inspector);
         QVERIFY2(stalls.worst() < 50, qPrintable(QString::number(stalls.worst())));
     }
 
@@ -239,6 +353,28 @@ class TestLab : public QObject {
         QCOMPARE(inspector->neuron_histogram().size(), static_cast<int>(nh.size()) - 2);
         QCOMPARE(inspector->neuron_histogram()[0], nh[1]);
         QCOMPARE(inspector->heatmap_epochs(), 3);
+
+        // Updates far faster than 25 a second coalesce into capped redraws.
+        QTest::qWait(100);  // redraws already requested happen
+        const RedrawCounts before = redraw_counts(w);
+        QElapsedTimer clock;
+        clock.start();
+        int updates = 0;
+        while (clock.elapsed() < 600) {
+            inspector->data_changed();
+            w.dashboard()->refresh_now();
+            ++updates;
+            QCoreApplication::processEvents();
+        }
+        verify_replot_cap(w, before, clock.elapsed());
+        if (QTest::currentTestFailed()) return;
+        const int redraws = inspector->redraw_count() - before.inspector;
+        qInfo("%d updates in %lld ms: %d inspector redraws, %d loss-plot replots", updates, clock.elapsed(), redraws,
+              w.dashboard()->loss_plot()->replot_count() - before.plots[0]);
+        QVERIFY2(redraws > 0 && redraws < updates,
+                 qPrintable(QString("%1 redraws for %2 updates").arg(redraws).arg(updates)));
+        QVERIFY(w.dashboard()->loss_plot()->replot_count() > before.plots[0]);
+        QCOMPARE(inspector->heatmap_epochs(), 3);  // the data stays what it was
     }
 
     void stoppedRunsResumeFromTheWindow() {
@@ -269,6 +405,9 @@ class TestLab : public QObject {
         QCOMPARE(QString::fromStdString(info.status), QString("finished"));
         QCOMPARE(info.steps.size(), w.shown_run().steps.size());
         QCOMPARE(info.epochs.size(), std::size_t(2));
+        // The loss curve is the finished run's per-step losses (both segments joined).
+        verify_loss_curve(w, info.steps);
+        if (QTest::currentTestFailed()) return;
     }
 
     void errorsAreMessagesNotCrashes() {

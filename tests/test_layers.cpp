@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/layers.h"
+#include "engine/model/layers.h"
 #include "support/stats.h"
 
 using namespace normout;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "engine/data/loader.h"
+#include "engine/train/loader.h"
 
 using namespace normout;
 

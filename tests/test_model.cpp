@@ -5,8 +5,8 @@
 
 #include <QtTest/QtTest>
 
-#include "engine/model.h"
-#include "engine/presets.h"
+#include "engine/model/model.h"
+#include "engine/config/presets.h"
 
 using namespace normout;
 

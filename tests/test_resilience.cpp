@@ -14,18 +14,16 @@
 #include <filesystem>
 #include <thread>
 
-#include "engine/run_file.h"
+#include "engine/runfile/run_file.h"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 
 using namespace normout;
 namespace fs = std::filesystem;
+using Result = normout::test::ProcessResult;
 
 namespace {
-
-struct Result {
-    int code = -1;
-    QString out, err;
-};
 
 const char* kPython = "/usr/bin/python3";  // Debian's, with python3-h5py
 
@@ -34,47 +32,32 @@ const char* kPython = "/usr/bin/python3";  // Debian's, with python3-h5py
 class TestResilience : public QObject {
     Q_OBJECT
 
-    QString cli_ = qEnvironmentVariable("NORMOUT_CLI");
+    normout::test::CliRunner cli_;
     QTemporaryDir data_;
 
+    // All of the small data set below (512 images, augmented), 1/16 width, Temporal Softmax NormOut
+    // (T=100) at 48 and 51.
     QStringList tiny(const QString& out, int epochs = 3) const {
-        return {"train",
-                "--set",
-                "data.dataset=fashion-mnist",
-                "--set",
-                "data.path=" + data_.path(),
-                "--set",
-                "model.width=0.0625",
-                "--set",
-                "model.hidden=32",
-                "--set",
-                "train.batch_size=32",
-                "--set",
-                QString("train.epochs=%1").arg(epochs),
-                "--set",
-                "data.augment.enabled=true",
-                "--set",
-                "data.test_limit=64",
-                "--set",
-                "model.surgery=[{\"op\":\"replace\",\"at\":[48,51],\"layer\":{\"type\":\"normout\",\"variant\":"
-                "\"temporal-softmax\",\"temperature\":100}}]",
-                "--set",
-                "evaluate.fisher_rao=false",
-                "--quiet",
-                "--out",
-                out};
+        using normout::test::TinyRun;
+        return QStringList{"train", "--set", "data.dataset=fashion-mnist"} +
+               TinyRun()
+                   .epochs(epochs)
+                   .batch_size(32)
+                   .limits(0, 64)
+                   .without_evaluation()
+                   .data_path(data_.path())
+                   .args() +
+               QStringList{"--set",
+                           "data.augment.enabled=true",
+                           "--set",
+                           R"(model.surgery=[{"op":"replace","at":[48,51],"layer":{"type":"normout",)"
+                           R"("variant":"temporal-softmax","temperature":100}}])",
+                           "--quiet",
+                           "--out",
+                           out};
     }
 
-    Result run(const QStringList& args, int timeout_ms = 120000) const {
-        QProcess p;
-        p.start(cli_, args);
-        if (!p.waitForFinished(timeout_ms)) {
-            p.kill();
-            p.waitForFinished();
-        }
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-                QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-    }
+    Result run(const QStringList& args) const { return cli_.run(args); }
 
     Result python(const QString& script, const QStringList& args) const {
         QProcess p;
@@ -86,7 +69,7 @@ class TestResilience : public QObject {
 
   private Q_SLOTS:
     void initTestCase() {
-        QVERIFY2(QFile::exists(cli_), "NORMOUT_CLI must point at the normout binary");
+        QVERIFY2(cli_.exists(), "NORMOUT_CLI must point at the normout binary");
         QVERIFY2(QFile::exists(kPython), "Debian's python3 (with python3-h5py) is needed");
         // A small Fashion-MNIST-shaped data set: 512 training images, 128 test images.
         normout::test::write_fashion_dir(data_.path().toStdString(), 512, 128, true);
@@ -102,8 +85,8 @@ class TestResilience : public QObject {
         qint64 lifetime_ms = 0;
         {
             QProcess p;
-            p.start(cli_, tiny(reference));
-            QVERIFY2(p.waitForStarted(), qPrintable(cli_ + ": " + p.errorString()));
+            cli_.start(p, tiny(reference));
+            QVERIFY2(p.waitForStarted(), qPrintable(cli_.program() + ": " + p.errorString()));
             QElapsedTimer t;
             while (!QFile::exists(reference) && p.state() == QProcess::Running && !p.waitForFinished(1)) {
             }
@@ -123,7 +106,7 @@ class TestResilience : public QObject {
         for (int i = 0; i < 80 && killed.size() < 32; ++i) {
             const QString path = dir.path() + QString("/kill-%1.h5").arg(i);
             QProcess p;
-            p.start(cli_, tiny(path));
+            cli_.start(p, tiny(path));
             QVERIFY(p.waitForStarted());
             QElapsedTimer t;
             t.start();
@@ -197,7 +180,7 @@ for path in sys.argv[1:]:
         args << "--set"
              << "record.flush_seconds=0.5";
         QProcess writer;
-        writer.start(cli_, args);
+        cli_.start(writer, args);
         QVERIFY(writer.waitForStarted());
         QElapsedTimer t;
         t.start();

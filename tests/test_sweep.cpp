@@ -14,28 +14,27 @@
 #include <QtTest/QtTest>
 #include <filesystem>
 
-#include "engine/config.h"
-#include "engine/presets.h"
-#include "engine/run_file.h"
+#include "engine/config/config.h"
+#include "engine/config/presets.h"
+#include "engine/runfile/run_file.h"
 #include "engine/sweep/slurm.h"
 #include "engine/sweep/sweep_plan.h"
 #include "engine/sweep/sweep_spec.h"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 
 using namespace normout;
 namespace fs = std::filesystem;
+using normout::test::TinyRun;
+using Result = normout::test::ProcessResult;
 
 namespace {
 
-struct Result {
-    int code = -1;
-    QString out, err;
-};
-
 // The reduced settings of every test run (Fashion-MNIST, 1/16 width, 256 images, 2 epochs).
-const QStringList kTiny = {"model.width=0.0625",        "model.hidden=32",     "data.train_limit=256",
-                           "data.test_limit=64",        "train.batch_size=32", "train.epochs=2",
-                           "evaluate.fisher_rao=false", "evaluate.attacks=",   "train.threads=1"};
+TinyRun tiny() {
+    return TinyRun().limits(256, 64).batch_size(32).epochs(2).threads(1).without_evaluation();
+}
 
 // A 2 x 2 sweep: two learning rates, two seeds.
 const char* kGridSpec = R"({"name": "tiny", "preset": "quick", "grid": {"train.lr": [0.01, 0.02]}, "seeds": [0, 1]})";
@@ -53,35 +52,15 @@ bool same_weights(const std::string& a, const std::string& b) {
 class TestSweep : public QObject {
     Q_OBJECT
 
-    QString cli_ = qEnvironmentVariable("NORMOUT_CLI");
-    QTemporaryDir home_, work_;
+    normout::test::CliRunner cli_{170000};
+    QTemporaryDir work_;
     QString grid_spec_;
     QString reference_dir_;  // the finished 2 x 2 sweep of localSweep()
 
-    QProcessEnvironment env() const {
-        QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
-        e.insert("HOME", home_.path());
-        e.insert("XDG_DATA_HOME", home_.path() + "/share");
-        e.remove("NORMOUT_DATA");
-        return e;
-    }
+    Result run(const QStringList& args, int timeout_ms = 0) const { return cli_.run(args, timeout_ms); }
 
-    Result run(const QStringList& args, int timeout_ms = 170000) const {
-        QProcess p;
-        p.setProcessEnvironment(env());
-        p.start(cli_, args);
-        if (!p.waitForFinished(timeout_ms)) {
-            p.kill();
-            p.waitForFinished();
-        }
-        return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-                QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-    }
-
-    static QStringList with_tiny(QStringList args) {
-        for (const auto& s : kTiny)
-            args << "--set" << s;
-        return args;
+    static QStringList with_tiny(const QStringList& args, const TinyRun& settings = tiny()) {
+        return args + settings.args();
     }
 
     QString write_spec(const QString& name, const char* text) const {
@@ -92,16 +71,14 @@ class TestSweep : public QObject {
 
   private Q_SLOTS:
     void initTestCase() {
-        QVERIFY2(QFile::exists(cli_), "NORMOUT_CLI must point at the normout binary");
+        QVERIFY2(cli_.exists(), "NORMOUT_CLI must point at the normout binary");
         normout::test::fashion_mnist_dir();  // throws with the fix when missing
         grid_spec_ = write_spec("grid.json", kGridSpec);
     }
 
     void expansionGivesStableNamesAndCount() {
         const SweepSpec spec = parse_sweep_spec(kGridSpec, "grid.json", ".");
-        std::vector<std::string> overrides;
-        for (const auto& s : kTiny)
-            overrides.push_back(s.toStdString());
+        const std::vector<std::string> overrides = tiny().settings();
         const SweepPlan plan = expand_sweep(spec, overrides);
         QCOMPARE(plan.runs.size(), std::size_t{4});
         const std::vector<std::string> expected = {"tiny__train.lr=0.01__seed0", "tiny__train.lr=0.01__seed1",
@@ -298,14 +275,8 @@ class TestSweep : public QObject {
         const QString dir = work_.path() + "/killed";
         // One longer run (1024 images, 3 epochs) so there is time to kill it mid-way.
         const QString spec = write_spec("one.json", R"({"name": "tiny", "preset": "quick", "seeds": [3]})");
-        QStringList args = with_tiny({"sweep", spec, "--out", dir});
-        args << "--set"
-             << "data.train_limit=1024"
-             << "--set"
-             << "train.epochs=3";
         QProcess sweep;
-        sweep.setProcessEnvironment(env());
-        sweep.start(cli_, args);
+        cli_.start(sweep, with_tiny({"sweep", spec, "--out", dir}, tiny().limits(1024, 64).epochs(3)));
         QVERIFY(sweep.waitForStarted());
         const std::string path = dir.toStdString() + "/tiny__seed3.h5";
         QElapsedTimer t;

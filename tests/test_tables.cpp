@@ -5,11 +5,11 @@
 #include <QtTest/QtTest>
 #include <cmath>
 
-#include "engine/config.h"
-#include "engine/presets.h"
-#include "engine/run_analysis.h"
-#include "engine/run_file.h"
-#include "engine/tables.h"
+#include "engine/config/config.h"
+#include "engine/config/presets.h"
+#include "engine/runfile/run_analysis.h"
+#include "engine/runfile/run_file.h"
+#include "engine/runfile/tables.h"
 
 using namespace normout;
 

@@ -8,33 +8,26 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/data/loader.h"
 #include "engine/data/prepare.h"
-#include "engine/model.h"
-#include "engine/optim.h"
-#include "engine/presets.h"
-#include "engine/run_analysis.h"
-#include "engine/run_file.h"
-#include "engine/state.h"
-#include "engine/trainer.h"
+#include "engine/model/model.h"
+#include "engine/model/optim.h"
+#include "engine/model/state.h"
+#include "engine/runfile/run_analysis.h"
+#include "engine/runfile/run_file.h"
+#include "engine/session/training.h"
+#include "engine/train/loader.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 
 using namespace normout;
 
 namespace {
 
+// Without evaluation: attacks and Fisher-Rao are measured in evaluatesDuringTrainingWithoutChangingIt only.
 RunConfig tiny_config() {
-    RunConfig c = preset_config("quick");
-    c.model.width = 0.0625;
-    c.model.hidden = 64;
-    c.train.batch_size = 64;
-    c.train.epochs = 2;
-    c.train.threads = 2;
+    RunConfig c =
+        normout::test::TinyRun().hidden(64).epochs(2).limits(4096, 512).threads(2).without_evaluation().config();
     c.train.lr = 0.05;
-    c.data.train_limit = 4096;
-    c.data.test_limit = 512;
-    c.evaluate.attacks = "";  // measured in evaluatesDuringTrainingWithoutChangingIt only
-    c.evaluate.fisher_rao = false;
     return c;
 }
 
@@ -59,7 +52,7 @@ std::shared_ptr<const PreparedData> tiny_data(const RunConfig& c) {
 }
 
 RunOutcome run(const RunConfig& c, const std::string& path, TrainingObserver* obs = nullptr,
-               const CancelToken* cancel = nullptr) {
+               const RunControl* cancel = nullptr) {
     TrainOptions o;
     o.out_path = path;
     o.data = tiny_data(c);
@@ -69,7 +62,7 @@ RunOutcome run(const RunConfig& c, const std::string& path, TrainingObserver* ob
 
 class CancelAt : public TrainingObserver {
   public:
-    CancelAt(CancelToken& t, int64_t step) : token_(t), step_(step) {}
+    CancelAt(RunControl& t, int64_t step) : token_(t), step_(step) {}
     void on_step(const StepProgress& p) override {
         steps.push_back(p.global_step);
         if (p.global_step == step_) token_.cancel();
@@ -77,7 +70,7 @@ class CancelAt : public TrainingObserver {
     std::vector<int64_t> steps;
 
   private:
-    CancelToken& token_;
+    RunControl& token_;
     int64_t step_;
 };
 
@@ -202,7 +195,7 @@ class TestTraining : public QObject {
     void cancelStopsAtTheNextBatchAndLeavesAValidFile() {
         QTemporaryDir dir;
         const std::string path = dir.path().toStdString() + "/stopped.h5";
-        CancelToken token;
+        RunControl token;
         CancelAt observer(token, 3);
         const RunOutcome out = run(tiny_config(), path, &observer, &token);
         QCOMPARE(out.status, RunStatus::Stopped);

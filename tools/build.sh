@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Configures and builds into build/ (Release). Extra arguments go to CMake's configure step.
+# Configures and builds (Release) against the LibTorch NORMOUT_TORCH names (tools/torch-choice.sh):
+# build/ for Debian's, build-pypi/ for the PyPI wheel's. Extra arguments go to CMake's configure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
-cmake --build build --parallel "$(nproc)"
+. tools/torch-choice.sh
+args=()
+[ "$NORMOUT_TORCH" = pypi ] && args+=("-DCMAKE_PREFIX_PATH=$(torch_prefix_path)")
+cmake -S . -B "$NORMOUT_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "${args[@]}" "$@"
+cmake --build "$NORMOUT_BUILD_DIR" --parallel "$(nproc)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (into build-fuzz/) and runs each for SECONDS seconds
-# (default 20) from a small seed corpus. Exit status non-zero on any crash or sanitizer report.
+# (default 20) from a small seed corpus, after replaying fuzz/regressions/<target>/. Exit status
+# non-zero on any crash or sanitizer report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
@@ -42,6 +43,18 @@ put("run", "empty", b"")
 PY
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 status=0
+# Every input that once crashed a target is replayed first (fuzz/regressions/<target>/).
+for target in fuzz_data_readers fuzz_run_file; do
+  regressions=(fuzz/regressions/$target/*)
+  [ -e "${regressions[0]}" ] || continue
+  if "$out/$target" -runs=1 "${regressions[@]}" >"$corpus/$target.replay.log" 2>&1; then
+    echo "replayed ${#regressions[@]} regression input(s) of $target"
+  else
+    status=1
+    echo "a regression input of $target fails again:"
+    grep -E -A12 "ERROR|SUMMARY|deadly" "$corpus/$target.replay.log" | head -40
+  fi
+done
 for target in fuzz_data_readers fuzz_run_file; do
   dir=data; [ "$target" = fuzz_run_file ] && dir=run
   mkdir -p "$corpus/artifacts-$target"

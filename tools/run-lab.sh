@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/deps.sh
 ./tools/build.sh
-exec ./build/app/normout-lab --preset quick "$@"
+. tools/torch-choice.sh
+exec "./$NORMOUT_BUILD_DIR/app/normout-lab" --preset quick "$@"

@@ -9,7 +9,7 @@
 #include <map>
 #include <set>
 
-#include "engine/tables.h"
+#include "engine/runfile/tables.h"
 #include "plots/plot_theme.h"
 
 namespace normout::ui {

@@ -20,7 +20,7 @@
 #include <QVBoxLayout>
 #include <cmath>
 
-#include "engine/tables.h"
+#include "engine/runfile/tables.h"
 #include "plots/figure_export.h"
 #include "plots/live_plot.h"
 #include "plots/plot_theme.h"

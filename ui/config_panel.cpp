@@ -19,8 +19,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
-#include "engine/model_spec.h"
-#include "engine/presets.h"
+#include "engine/config/model_spec.h"
+#include "engine/config/presets.h"
 #include "ui/surgery_editor.h"
 
 namespace normout::ui {

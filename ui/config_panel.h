@@ -5,7 +5,7 @@
 #include <QMap>
 #include <QWidget>
 
-#include "engine/config.h"
+#include "engine/config/config.h"
 
 class QComboBox;
 class QLabel;
@@ -41,7 +41,6 @@ class ConfigPanel : public QWidget {
     void validity_changed(bool valid, const QString& message);
 
   private:
-    void build_form();
     void load(const RunConfig& config);
     void revalidate();
     QString text_of(const QString& key) const;

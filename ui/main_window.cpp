@@ -1,4 +1,5 @@
 #include "ui/main_window.h"
+#include "ui/text_format.h"
 
 #include <QAction>
 #include <QApplication>
@@ -19,6 +20,7 @@
 #include <QToolBar>
 #include <cmath>
 
+#include "engine/util/user_dirs.h"
 #include "engine/version.h"
 #include "ui/compare_view.h"
 #include "ui/config_panel.h"
@@ -43,9 +45,6 @@ QString duration(double s) {
                      : QStringLiteral("%1:%2").arg(t / 60).arg(t % 60, 2, 10, QChar('0'));
 }
 
-QString pct(double v) {
-    return std::isfinite(v) ? QStringLiteral("%1%").arg(100 * v, 0, 'f', 2) : QStringLiteral("–");
-}
 
 }  // namespace
 
@@ -147,8 +146,7 @@ void MainWindow::compare_runs(const QStringList& paths) {
 QString MainWindow::runs_folder() const {
     const QString folder =
         settings_
-            ->value("runs/folder",
-                    QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/runs"))
+            ->value("runs/folder", QString::fromStdString(normout::default_runs_dir()))
             .toString();
     QDir().mkpath(folder);
     return folder;
@@ -195,7 +193,7 @@ void MainWindow::build_actions() {
         if (on)
             controller_->pause();
         else
-            controller_->resume();
+            controller_->unpause();
         update_actions();
     });
     stop_ = run->addAction(tr("S&top"), this, &MainWindow::stop_training);
@@ -364,7 +362,7 @@ void MainWindow::update_summary() {
         const auto& e = d.epochs.back();
         html += tr("<b>Epoch %1:</b> train accuracy %2, test accuracy %3, generalisation gap %4 points<br>")
                     .arg(e.epoch)
-                    .arg(pct(e.train_accuracy), pct(e.test_accuracy))
+                    .arg(percent_text(e.train_accuracy), percent_text(e.test_accuracy))
                     .arg(100 * e.generalisation_gap, 0, 'f', 2);
     }
     html += QStringLiteral("</p>");

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "plots/plot_theme.h"
 
@@ -40,7 +41,6 @@ void set_bars(QCustomPlot* p, const QVector<double>& centres, const QVector<doub
     bars->setData(centres, counts, true);
     p->rescaleAxes();
     p->yAxis->setRangeLower(0);
-    p->replot(QCustomPlot::rpQueuedReplot);
 }
 
 // Histograms of different epochs have different edges: resample counts onto a common grid by
@@ -103,12 +103,15 @@ NeuronInspector::NeuronInspector(QWidget* parent)
     grid->addWidget(heatmap_, 2, 1);
     outer->addLayout(grid, 1);
 
+    redraw_timer_.setSingleShot(true);
+    redraw_timer_.setInterval(40);
+    connect(&redraw_timer_, &QTimer::timeout, this, &NeuronInspector::do_redraw);
     connect(layer_box_, &QComboBox::currentIndexChanged, this, [this] {
         refill_choices();
-        redraw();
+        rebuild();
     });
-    connect(epoch_slider_, &QSlider::valueChanged, this, &NeuronInspector::redraw);
-    connect(neuron_box_, &QComboBox::currentIndexChanged, this, &NeuronInspector::redraw);
+    connect(epoch_slider_, &QSlider::valueChanged, this, &NeuronInspector::rebuild);
+    connect(neuron_box_, &QComboBox::currentIndexChanged, this, &NeuronInspector::rebuild);
     show_run(nullptr);
 }
 
@@ -121,7 +124,7 @@ void NeuronInspector::show_run(const RunData* data) {
             layer_box_->addItem(QStringLiteral("%1: %2").arg(l.index).arg(QString::fromStdString(l.description)),
                                 l.index);
     refill_choices();
-    redraw();
+    rebuild();
 }
 
 void NeuronInspector::data_changed() {
@@ -133,7 +136,7 @@ void NeuronInspector::data_changed() {
     const bool at_end = epoch_slider_->value() == epoch_slider_->maximum();
     refill_choices();
     if (at_end) epoch_slider_->setValue(epoch_slider_->maximum());  // follow a live run
-    redraw();
+    rebuild();
 }
 
 void NeuronInspector::refill_choices() {
@@ -159,7 +162,7 @@ void NeuronInspector::refill_choices() {
     if (found >= 0) neuron_box_->setCurrentIndex(found);
 }
 
-void NeuronInspector::redraw() {
+void NeuronInspector::rebuild() {
     sorted_means_.clear();
     sorted_stds_.clear();
     sorted_rates_.clear();
@@ -168,7 +171,7 @@ void NeuronInspector::redraw() {
     heatmap_epochs_ = 0;
     for (QCustomPlot* p : {means_, rates_, hist_, keep_hist_, neuron_hist_, heatmap_}) {
         p->clearPlottables();
-        p->replot(QCustomPlot::rpQueuedReplot);
+        mark_dirty(p);
     }
     const int layer = layer_box_->currentData().toInt();
     const int epoch = epoch_slider_->value();
@@ -210,7 +213,6 @@ void NeuronInspector::redraw() {
     bars->setPen(QPen(plots::faint(color, 90)));
     means_->rescaleAxes();
     means_->yAxis->scaleRange(1.2);
-    means_->replot(QCustomPlot::rpQueuedReplot);
     for (float r : s.neuron_rate)
         sorted_rates_ << r;
     std::sort(sorted_rates_.begin(), sorted_rates_.end());
@@ -219,7 +221,6 @@ void NeuronInspector::redraw() {
     rg->setPen(QPen(plots::series_color(1), 1.5));
     rates_->rescaleAxes();
     rates_->yAxis->setRange(0, 1.02);
-    rates_->replot(QCustomPlot::rpQueuedReplot);
 
     // Histogram of the layer's non-zero outputs, with the zeros and out-of-range counts noted.
     QVector<double> centres;
@@ -233,7 +234,6 @@ void NeuronInspector::redraw() {
                                .arg(s.hist_zero, 0, 'f', 0)
                                .arg(s.hist_under, 0, 'f', 0)
                                .arg(s.hist_over, 0, 'f', 0));
-    hist_->replot(QCustomPlot::rpQueuedReplot);
     if (!s.keep_hist.empty()) {
         QVector<double> kc, kv;
         for (std::size_t b = 0; b < s.keep_hist.size(); ++b) {
@@ -277,13 +277,28 @@ void NeuronInspector::redraw() {
             map->setGradient(QCPColorGradient(QCPColorGradient::gpThermal));
             map->rescaleDataRange(true);
             heatmap_->rescaleAxes();
-            heatmap_->replot(QCustomPlot::rpQueuedReplot);
             heatmap_epochs_ = n;
         }
     } else if (s.neuron_hists.empty()) {
         neuron_hist_->xAxis->setLabel(tr("no tracked neurons (set instrument.neurons)"));
-        neuron_hist_->replot(QCustomPlot::rpQueuedReplot);
     }
+}
+
+void NeuronInspector::mark_dirty(QCustomPlot* plot) {
+    if (!dirty_.contains(plot)) dirty_.push_back(plot);
+    request_redraw();
+}
+
+void NeuronInspector::request_redraw() {
+    if (!redraw_timer_.isActive()) redraw_timer_.start();
+}
+
+void NeuronInspector::do_redraw() {
+    if (dirty_.isEmpty()) return;
+    for (QCustomPlot* p : std::as_const(dirty_))
+        p->replot(QCustomPlot::rpQueuedReplot);
+    dirty_.clear();
+    ++redraws_;
 }
 
 }  // namespace normout::ui

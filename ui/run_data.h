@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/layer_stats.h"
-#include "engine/observer.h"
-#include "engine/run_analysis.h"
-#include "engine/run_file.h"
+#include "engine/runfile/layer_stats.h"
+#include "engine/session/observer.h"
+#include "engine/runfile/run_analysis.h"
+#include "engine/runfile/run_file.h"
 
 namespace normout::ui {
 

@@ -1,4 +1,5 @@
 #include "ui/runs_browser.h"
+#include "ui/text_format.h"
 
 #include <QDateTime>
 #include <QDirIterator>
@@ -16,9 +17,9 @@
 #include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
 
-#include "engine/config.h"
-#include "engine/run_analysis.h"
-#include "engine/run_file.h"
+#include "engine/config/config.h"
+#include "engine/runfile/run_analysis.h"
+#include "engine/runfile/run_file.h"
 
 namespace normout::ui {
 
@@ -43,9 +44,7 @@ enum Column {
 
 // A number cell that sorts by value; NaN shows as a dash and sorts first.
 QStandardItem* number_item(double v, bool percent) {
-    auto* item = new QStandardItem(!std::isfinite(v) ? QStringLiteral("–")
-                                   : percent         ? QStringLiteral("%1%").arg(100 * v, 0, 'f', 2)
-                                                     : QString::number(v, 'g', 4));
+    auto* item = new QStandardItem(percent || !std::isfinite(v) ? percent_text(v) : QString::number(v, 'g', 4));
     item->setData(std::isfinite(v) ? v : -1e300, Qt::UserRole);
     item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
     return item;

@@ -1,4 +1,5 @@
 #include "ui/sweep_panel.h"
+#include "ui/text_format.h"
 
 #include <signal.h>
 
@@ -225,7 +226,7 @@ void SweepPanel::show_status(const QByteArray& json) {
             QStringLiteral("%1/%2")
                 .arg(r.value(QStringLiteral("epochs")).toInt())
                 .arg(r.value(QStringLiteral("epochs_total")).toInt()),
-            acc.isDouble() ? QStringLiteral("%1%").arg(100 * acc.toDouble(), 0, 'f', 2) : QStringLiteral("–"),
+            percent_text(acc.isDouble() ? acc.toDouble() : std::nan("")),
             QStringLiteral("%1 s").arg(r.value(QStringLiteral("seconds")).toDouble(), 0, 'f', 0)};
         for (int c = 0; c < cells.size(); ++c) {
             auto* item = new QTableWidgetItem(cells[c]);

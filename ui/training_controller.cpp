@@ -4,7 +4,7 @@
 #include <mutex>
 
 #include "engine/data/locate.h"
-#include "engine/trainer.h"
+#include "engine/session/training.h"
 
 namespace normout::ui {
 
@@ -102,7 +102,7 @@ void TrainingController::launch(F&& work) {
         return;
     }
     thread_.reset();
-    control_ = std::make_shared<CancelToken>();
+    control_ = std::make_shared<RunControl>();
     auto control = control_;
     QThread* thread = QThread::create([this, control, work = std::forward<F>(work)]() mutable {
         BatchingObserver observer(this);
@@ -121,7 +121,7 @@ void TrainingController::launch(F&& work) {
 
 void TrainingController::start(const RunConfig& config, const QString& out_path, const QString& data_root) {
     const std::string out = out_path.toStdString(), root = data_root.toStdString();
-    launch([config, out, root](TrainingObserver& observer, CancelToken& control) {
+    launch([config, out, root](TrainingObserver& observer, RunControl& control) {
         TrainOptions options;
         options.out_path = out;
         options.data_roots = data_roots(root);
@@ -132,7 +132,7 @@ void TrainingController::start(const RunConfig& config, const QString& out_path,
 
 void TrainingController::resume_run(const QString& run_path, const QString& data_root) {
     const std::string path = run_path.toStdString(), root = data_root.toStdString();
-    launch([path, root](TrainingObserver& observer, CancelToken& control) {
+    launch([path, root](TrainingObserver& observer, RunControl& control) {
         TrainOptions options;
         options.data_roots = data_roots(root);
         options.progress_interval_seconds = 0.1;
@@ -144,7 +144,7 @@ void TrainingController::pause() {
     if (control_) control_->set_paused(true);
 }
 
-void TrainingController::resume() {
+void TrainingController::unpause() {
     if (control_) control_->set_paused(false);
 }
 

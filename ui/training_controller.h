@@ -7,8 +7,8 @@
 #include <QThread>
 #include <memory>
 
-#include "engine/config.h"
-#include "engine/observer.h"
+#include "engine/config/config.h"
+#include "engine/session/observer.h"
 #include "ui/run_data.h"
 
 namespace normout::ui {
@@ -27,7 +27,7 @@ class TrainingController : public QObject {
     // Continues a stopped or interrupted run from its newest checkpoint.
     void resume_run(const QString& run_path, const QString& data_root);
     void pause();
-    void resume();
+    void unpause();  // continues a paused run (resume_run continues from a checkpoint)
     void stop();
     // Blocks until the worker thread has ended (tests, shutdown).
     bool wait(int ms);
@@ -45,7 +45,7 @@ class TrainingController : public QObject {
         void operator()(QThread* t) const;
     };
     std::unique_ptr<QThread, ThreadStopper> thread_;
-    std::shared_ptr<CancelToken> control_;
+    std::shared_ptr<RunControl> control_;
 };
 
 }  // namespace normout::ui

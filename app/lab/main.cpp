@@ -7,10 +7,11 @@
 
 #include "console.h"
 #include "engine/data/locate.h"
-#include "engine/hdf5_handle.h"
-#include "engine/presets.h"
-#include "engine/run_file.h"
-#include "engine/trainer.h"
+#include "engine/runfile/hdf5_handle.h"
+#include "engine/config/presets.h"
+#include "engine/runfile/run_file.h"
+#include "engine/session/training.h"
+#include "engine/util/user_dirs.h"
 #include "engine/version.h"
 #include "ui/config_panel.h"
 #include "ui/dashboard.h"
@@ -40,8 +41,8 @@ int headless_quick_run() {
     std::fprintf(stderr,
                  "normout-lab: no display found (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are unset): running "
                  "the quick preset headless instead.\n");
-    const std::string dir = normout::default_data_dir() + "/../runs";
-    const std::string out = dir + "/quick-headless-" + normout::new_run_id().substr(0, 8) + ".h5";
+    // The lab's Runs tab shows this folder by default, so the headless run appears there too.
+    const std::string out = normout::default_runs_dir() + "/quick-headless-" + normout::new_run_id().substr(0, 8) + ".h5";
     normout::TrainOptions options;
     options.out_path = out;
     options.data_roots = normout::data_roots("");

@@ -1,7 +1,7 @@
 // `normout attack RUN.h5`: the adversarial robustness suite on a finished run's weights with the
 // gradient-masking diagnosis, printed and appended to the run file; `normout bench-attacks`:
 // seconds per 1000 images of each attack on a reduced CIFAR-like model.
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,18 +10,19 @@
 #include <csignal>
 #include <memory>
 
-#include "commands.h"
+#include "command.h"
+#include "console.h"
+#include "stop_signals.h"
 #include "engine/attacks/attack_bench.h"
 #include "engine/attacks/attack_store.h"
 #include "engine/attacks/masking.h"
 #include "engine/attacks/suite.h"
 #include "engine/data/locate.h"
-#include "engine/device.h"
-#include "engine/model_spec.h"
-#include "engine/presets.h"
-#include "engine/run_file.h"
-#include "engine/run_model.h"
-#include "subcommand.h"
+#include "engine/model/device.h"
+#include "engine/config/model_spec.h"
+#include "engine/config/presets.h"
+#include "engine/runfile/run_file.h"
+#include "engine/train/load_run.h"
 
 namespace normout::cli {
 
@@ -55,23 +56,6 @@ struct BenchAttackArgs {
     AttackConfig config;
 };
 
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_attack_sigint(int) {
-    if (g_stop.load()) {
-        std::signal(SIGINT, SIG_DFL);
-        std::raise(SIGINT);
-        return;
-    }
-    g_stop.store(true);
-    const char msg[] = "\nStopping the attacks (nothing is saved; Ctrl-C again to abort)...\n";
-    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-}
-
-std::string pct(double v) {
-    return std::isfinite(v) ? fmt::format("{:.1f}%", 100 * v) : "-";
-}
-
 std::string ci_text(const Interval& ci) {
     return fmt::format("[{:.1f}, {:.1f}]", 100 * ci.low, 100 * ci.high);
 }
@@ -85,13 +69,13 @@ void print_row(const AttackResult& r) {
     const std::string eps = r.attack == "clean" ? "0" : format_eps(r.unbounded ? kUnboundedEps : r.eps, r.norm);
     std::string target, queries;
     if (r.attack == "pgd-t")
-        target = fmt::format("{} {} {}", pct(r.target_success), ci_text(r.target_ci), r.target_mode);
+        target = fmt::format("{} {} {}", percent(r.target_success, 1), ci_text(r.target_ci), r.target_mode);
     if (r.attack == "square")
         queries = std::isfinite(r.queries_mean) ? fmt::format("{:.0f} / {:.0f}", r.queries_mean, r.queries_median)
                                                 : std::string("none fooled");
     const std::string label = attack_label(r.attack, r.norm) + (r.role == "sweep" ? "*" : "");
     fmt::print("{:<7} {:<5} {:<9} {:>6} {:>8}  {:<13}  {:<22}  {:<16}  {:>9.1f}\n", label,
-               r.norm.empty() ? "-" : r.norm, eps, r.n, pct(r.accuracy), ci_text(r.ci), target, queries,
+               r.norm.empty() ? "-" : r.norm, eps, r.n, percent(r.accuracy, 1), ci_text(r.ci), target, queries,
                r.n > 0 ? r.seconds * 1000.0 / static_cast<double>(r.n) : 0.0);
     std::fflush(stdout);
 }
@@ -156,17 +140,9 @@ int run_attack(AttackArgs& a) {
                c.square_p_init, c.noise_samples);
     print_header();
 
-    g_stop.store(false);
-    std::signal(SIGINT, on_attack_sigint);
-    std::signal(SIGTERM, on_attack_sigint);
-    struct Restore {
-        ~Restore() {
-            std::signal(SIGINT, SIG_DFL);
-            std::signal(SIGTERM, SIG_DFL);
-        }
-    } restore;
+    const StopSignals stop("\nStopping the attacks (nothing is saved; Ctrl-C again to abort)...\n");
     const AttackReport report = run_attack_suite(
-        run.net, test, c, device, [] { return g_stop.load(); }, print_row);
+        run.net, test, c, device, [&stop] { return stop.requested(); }, print_row);
     if (report.cancelled) return kExitStopped;
     fmt::print("(* = eps sweep of PGD-CE; {} in {:.1f} s; subset fingerprint {})\n", report.results.size(),
                report.seconds, report.subset_fingerprint);
@@ -210,9 +186,7 @@ int run_bench_attacks(BenchAttackArgs& a) {
     return kExitOk;
 }
 
-}  // namespace
-
-void add_attack_command(CLI::App& app, Subcommands& out) {
+void add_commands(CLI::App& app, Subcommands& out) {
     auto args = std::make_shared<AttackArgs>();
     AttackConfig& c = args->config;
     auto* cmd = app.add_subcommand("attack",
@@ -274,5 +248,9 @@ void add_attack_command(CLI::App& app, Subcommands& out) {
     bench->add_option("--threads", bargs->threads, "CPU threads (default: all cores)");
     out.push_back({bench, [bargs] { return run_bench_attacks(*bargs); }});
 }
+
+}  // namespace
+
+const CommandRegistration registration{100, add_commands};
 
 }  // namespace normout::cli

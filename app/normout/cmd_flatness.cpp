@@ -1,7 +1,7 @@
 // `normout flatness RUN.h5`: the flatness measures of a finished run (Fisher-Rao norm, Hessian
 // trace and top eigenvalue, loss-landscape slices, interpolation from a checkpoint), printed and
 // appended to the run file's analysis tables.
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <torch/utils.h>
 
 #include <CLI/CLI.hpp>
@@ -11,13 +11,12 @@
 #include <filesystem>
 #include <memory>
 
-#include "commands.h"
-#include "engine/checkpoint.h"
+#include "command.h"
+#include "engine/train/checkpoint.h"
 #include "engine/data/locate.h"
 #include "engine/flatness/flatness.h"
-#include "engine/run_file.h"
-#include "engine/run_model.h"
-#include "subcommand.h"
+#include "engine/runfile/run_file.h"
+#include "engine/train/load_run.h"
 
 namespace normout::cli {
 
@@ -150,9 +149,7 @@ int run_flatness(FlatnessArgs& a, bool interpolate_given, bool reference_given) 
     return kExitOk;
 }
 
-}  // namespace
-
-void add_flatness_command(CLI::App& app, Subcommands& out) {
+void add_commands(CLI::App& app, Subcommands& out) {
     auto args = std::make_shared<FlatnessArgs>();
     auto* cmd = app.add_subcommand(
         "flatness", "Flatness of a finished run: Fisher-Rao norm, Hessian trace and top eigenvalue, loss landscape");
@@ -192,5 +189,10 @@ void add_flatness_command(CLI::App& app, Subcommands& out) {
     out.push_back(
         {cmd, [args, interp, reference] { return run_flatness(*args, interp->count() > 0, reference->count() > 0); }});
 }
+
+
+}  // namespace
+
+const CommandRegistration registration{110, add_commands};
 
 }  // namespace normout::cli

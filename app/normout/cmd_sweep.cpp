@@ -2,7 +2,7 @@
 // and seeds), on this machine or as a Slurm job array; `normout sweep-status DIR` summarises a
 // sweep folder; `normout sweep-task DIR INDEX` trains or resumes one run of it (what each Slurm
 // array task runs).
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,18 +16,20 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "commands.h"
+#include "command.h"
 #include "console.h"
-#include "engine/config.h"
-#include "engine/run_file.h"
+#include "run_training.h"
+#include "stop_signals.h"
+#include "engine/config/config.h"
+#include "engine/runfile/run_file.h"
 #include "engine/sweep/local_backend.h"
 #include "engine/sweep/process.h"
 #include "engine/sweep/run_state.h"
 #include "engine/sweep/slurm.h"
 #include "engine/sweep/sweep_plan.h"
 #include "engine/sweep/sweep_spec.h"
-#include "engine/tables.h"
-#include "subcommand.h"
+#include "engine/runfile/tables.h"
+#include "engine/util/clock.h"
 
 namespace normout::cli {
 
@@ -67,18 +69,6 @@ struct TaskArgs {
     std::string data_root;
 };
 
-std::atomic<bool> g_sweep_cancel{false};
-
-extern "C" void on_sweep_signal(int) {
-    if (g_sweep_cancel.load()) {  // second Ctrl-C: give up at once (runs get SIGTERM and stop)
-        std::signal(SIGINT, SIG_DFL);
-        std::raise(SIGINT);
-        return;
-    }
-    g_sweep_cancel.store(true);
-    const char msg[] = "\nStopping the sweep: runs stop after their current batch (Ctrl-C again to abort)...\n";
-    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-}
 
 // Events on stdout; a redrawn progress line on stderr when it is a terminal.
 class SweepConsole {
@@ -158,14 +148,7 @@ int run_sweep(const SweepArgs& a) {
 
     save_sweep_plan(plan, dir);
     SweepConsole console;
-    std::signal(SIGINT, on_sweep_signal);
-    std::signal(SIGTERM, on_sweep_signal);
-    struct Restore {
-        ~Restore() {
-            std::signal(SIGINT, SIG_DFL);
-            std::signal(SIGTERM, SIG_DFL);
-        }
-    } restore;
+    const StopSignals stop("\nStopping the sweep: runs stop after their current batch (Ctrl-C again to abort)...\n");
     const auto started = std::chrono::steady_clock::now();
     console.event(fmt::format("Sweep '{}': {} run{} in {} ({} backend)", plan.name, plan.runs.size(),
                               plan.runs.size() == 1 ? "" : "s", dir, a.backend));
@@ -192,7 +175,7 @@ int run_sweep(const SweepArgs& a) {
         SlurmOptions o;
         if (a.retries >= 0) o.retries = a.retries;
         o.poll_seconds = a.poll;
-        o.cancel = &g_sweep_cancel;
+        o.cancel = &StopSignals::control();
         o.event = [&](const std::string& l) { console.event(l); };
         o.progress = [&](const std::string& l) { console.progress(l); };
         tally = run_slurm(plan, job, o);
@@ -211,13 +194,13 @@ int run_sweep(const SweepArgs& a) {
         if (a.retries >= 0) o.retries = a.retries;
         o.executable = self_executable();
         o.data_root = a.data_root;
-        o.cancel = &g_sweep_cancel;
+        o.cancel = &StopSignals::control();
         o.event = [&](const std::string& l) { console.event(l); };
         o.progress = [&](const std::string& l) { console.progress(l); };
         tally = run_local(plan, dir, o);
     }
     console.clear();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double secs = seconds_since(started);
     console.event(fmt::format(
         "Sweep done in {}: {} finished now, {} already finished, {} diverged, {} failed, {} stopped. "
         "`normout sweep-status {}` summarises it.",
@@ -343,7 +326,7 @@ int run_sweep_task(const TaskArgs& a) {
     }
 }
 
-void register_sweep_commands(CLI::App& app, Subcommands& out) {
+void add_commands(CLI::App& app, Subcommands& out) {
     auto sa = std::make_shared<SweepArgs>();
     std::string builtins;
     for (const auto& [name, what] : builtin_sweeps())
@@ -397,8 +380,6 @@ void register_sweep_commands(CLI::App& app, Subcommands& out) {
 
 }  // namespace
 
-void add_sweep_commands(CLI::App& app, Subcommands& out) {
-    register_sweep_commands(app, out);
-}
+const CommandRegistration registration{130, add_commands};
 
 }  // namespace normout::cli

@@ -1,15 +1,14 @@
 // `normout table RUNS... --kind accuracy|activations|attacks|flatness --format csv|md|tex`: the
 // thesis's tables rebuilt from run files.
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <fstream>
 #include <memory>
 #include <sstream>
 
-#include "commands.h"
-#include "engine/config.h"
-#include "engine/tables.h"
-#include "subcommand.h"
+#include "command.h"
+#include "engine/config/config.h"
+#include "engine/runfile/tables.h"
 
 namespace normout::cli {
 
@@ -50,9 +49,7 @@ int run_table(const TableArgs& a) {
     return kExitOk;
 }
 
-}  // namespace
-
-void add_table_command(CLI::App& app, Subcommands& out) {
+void add_commands(CLI::App& app, Subcommands& out) {
     auto args = std::make_shared<TableArgs>();
     auto* cmd = app.add_subcommand("table", "Rebuild the thesis's tables (3.1-3.6) from run files");
     cmd->add_option("runs", args->runs, "Run files (.h5); runs differing only by seed become mean ± sd")
@@ -68,5 +65,10 @@ void add_table_command(CLI::App& app, Subcommands& out) {
     cmd->add_option("--out", args->out, "Write to this file instead of the terminal");
     out.push_back({cmd, [args] { return run_table(*args); }});
 }
+
+
+}  // namespace
+
+const CommandRegistration registration{120, add_commands};
 
 }  // namespace normout::cli

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/observer.h"
+#include "engine/session/observer.h"
 
 namespace normout::cli {
 

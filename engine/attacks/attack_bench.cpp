@@ -11,6 +11,7 @@
 #include "engine/attacks/square.h"
 #include "engine/attacks/suite.h"
 #include "engine/rng.h"
+#include "engine/util/clock.h"
 
 namespace normout {
 
@@ -54,7 +55,7 @@ AttackBenchResult bench_attacks(Net& net, const AttackConfig& cfg, Norm norm, in
                           double scale = 1.0) {
         const auto t0 = Clock::now();
         f();
-        const double s = std::chrono::duration<double>(Clock::now() - t0).count() * scale;
+        const double s = seconds_since(t0) * scale;
         result.rows.push_back({attack, what, s, s * 1000.0 / static_cast<double>(std::max<int64_t>(1, images))});
     };
     time("clean", "one forward pass", [&] { predict_logits(model, x); });

@@ -9,7 +9,7 @@
 
 #include "engine/attacks/attack_config.h"
 #include "engine/attacks/classifier.h"
-#include "engine/model.h"
+#include "engine/model/model.h"
 
 namespace normout {
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <numeric>
 
-#include "engine/config.h"
+#include "engine/config/config.h"
 #include "engine/rng.h"
 
 namespace normout {

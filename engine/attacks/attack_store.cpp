@@ -4,7 +4,7 @@
 #include <cmath>
 #include <ctime>
 
-#include "engine/run_analysis.h"
+#include "engine/runfile/run_analysis.h"
 
 namespace normout {
 
@@ -23,12 +23,13 @@ std::string clip_text(const std::string& s) {
     return s.size() <= 255 ? s : s.substr(0, 252) + "...";
 }
 
-int64_t next_evaluation(const std::string& run_path) {
-    const AnalysisData data = read_analysis(run_path);
+}  // namespace
+
+int64_t next_evaluation(const AnalysisData& stored) {
     double last = 0;
     for (const char* table : {"attacks", "masking"}) {
-        const auto t = data.tables.find(table);
-        if (t == data.tables.end()) continue;
+        const auto t = stored.tables.find(table);
+        if (t == stored.tables.end()) continue;
         for (const auto& row : t->second.rows) {
             const auto e = row.numbers.find("evaluation");
             if (e != row.numbers.end() && std::isfinite(e->second)) last = std::max(last, e->second);
@@ -37,7 +38,14 @@ int64_t next_evaluation(const std::string& run_path) {
     return static_cast<int64_t>(last) + 1;
 }
 
-}  // namespace
+void add_records(AnalysisBatch& batch, const AttackRecords& records) {
+    auto& attacks = batch.tables["attacks"];
+    attacks.insert(attacks.end(), records.attacks.begin(), records.attacks.end());
+    auto& masking = batch.tables["masking"];
+    masking.insert(masking.end(), records.masking.begin(), records.masking.end());
+    for (const auto& [name, array] : records.arrays)
+        batch.arrays[name] = array;
+}
 
 AttackRecords attack_records(const AttackReport& report, const MaskingDiagnosis& diagnosis,
                              const AttackedWeights& weights, int64_t evaluation) {
@@ -162,14 +170,15 @@ AttackRecords attack_records(const AttackReport& report, const MaskingDiagnosis&
 
 int64_t write_attack_report(const std::string& run_path, const AttackReport& report, const MaskingDiagnosis& diagnosis,
                             const AttackedWeights& weights) {
-    const int64_t evaluation = next_evaluation(run_path);
-    const AttackRecords records = attack_records(report, diagnosis, weights, evaluation);
-    AnalysisWriter writer(run_path);
-    writer.append("attacks", records.attacks);
-    writer.append("masking", records.masking);
-    for (const auto& [name, array] : records.arrays)
-        writer.write_array(name, array);
-    writer.commit();
+    int64_t evaluation = 0;
+    // The number comes from what is stored when the writers' lock is held: two processes
+    // attacking one run get different numbers.
+    store_analysis(run_path, [&](const AnalysisData& stored) {
+        evaluation = next_evaluation(stored);
+        AnalysisBatch batch;
+        add_records(batch, attack_records(report, diagnosis, weights, evaluation));
+        return batch;
+    });
     return evaluation;
 }
 

@@ -1,7 +1,6 @@
 #include "engine/attacks/suite.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/utils.h>
 
 #include <algorithm>
@@ -16,18 +15,16 @@
 #include "engine/attacks/gradient_attacks.h"
 #include "engine/attacks/input_gradients.h"
 #include "engine/attacks/square.h"
-#include "engine/data/loader.h"
+#include "engine/train/loader.h"
 #include "engine/rng.h"
+#include "engine/util/clock.h"
+#include "engine/model/generators.h"
 
 namespace normout {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 uint64_t fnv1a(uint64_t h, const void* data, std::size_t size) {
     const auto* p = static_cast<const unsigned char*>(data);
@@ -53,24 +50,6 @@ double median(std::vector<double> v) {
     const std::size_t m = v.size() / 2;
     return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
-
-// Seeds the default CPU generator (stochastic layers draw from it) and restores its state after.
-class GeneratorScope {
-  public:
-    explicit GeneratorScope(uint64_t seed) : gen_(at::detail::getDefaultCPUGenerator()) {
-        std::lock_guard<std::mutex> lock(gen_.mutex());
-        state_ = gen_.get_state();
-        gen_.set_current_seed(seed);
-    }
-    ~GeneratorScope() {
-        std::lock_guard<std::mutex> lock(gen_.mutex());
-        gen_.set_state(state_);
-    }
-
-  private:
-    at::Generator gen_;
-    at::Tensor state_;
-};
 
 // Wilson interval for a rate averaged over images (PGD-T with every target): the per-image
 // average lies in [0, 1], so its variance is at most that of one Bernoulli draw per image.

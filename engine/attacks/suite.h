@@ -13,7 +13,7 @@
 #include "engine/attacks/classifier.h"
 #include "engine/attacks/report.h"
 #include "engine/data/image_set.h"
-#include "engine/model.h"
+#include "engine/model/model.h"
 
 namespace normout {
 

@@ -78,9 +78,13 @@ void Augmenter::apply(const uint8_t* src, float* dst, uint64_t seed) const {
         convert(src, dst, plane * static_cast<std::size_t>(c_));
         return;
     }
-    const auto m = draw_inverse_map(seed);
+    apply_map(src, dst, draw_inverse_map(seed));
+}
+
+void Augmenter::apply_map(const uint8_t* src, float* dst, const std::array<double, 6>& m) const {
+    const std::size_t plane = static_cast<std::size_t>(h_) * static_cast<std::size_t>(w_);
     constexpr float k = 1.0f / 255.0f;
-    const bool bilinear = cfg_.interpolation == "bilinear";
+    const bool bilinear = this->bilinear();
     for (int y = 0; y < h_; ++y) {
         for (int x = 0; x < w_; ++x) {
             const double sx = m[0] * x + m[1] * y + m[2];

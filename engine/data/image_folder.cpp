@@ -1,14 +1,17 @@
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <new>
 #include <set>
 #include <thread>
 
-#include "engine/archive.h"
+#include "engine/data/archive.h"
+#include "engine/data/image_codec.h"
 #include "engine/data/readers.h"
-#include "engine/image_codec.h"
 
 namespace normout {
 
@@ -113,48 +116,77 @@ DataSplit read_image_folder(const std::string& path) {
     for (const auto& [cls, n] : count[1])
         if (!label.count(cls)) throw DataError(path + ": test class '" + cls + "' has no folder under train/");
 
-    // Decode in parallel; every image must match the first one's size and channel count.
+    // Decode in parallel. A worker never lets an exception escape (that would terminate the
+    // program): it keeps it, and the first failure in sorted order is rethrown here, as a
+    // DataError naming the file.
     std::vector<DecodedImage> decoded(raw.size());
-    std::vector<std::string> errors(raw.size());
+    std::vector<std::exception_ptr> errors(raw.size());
+    std::atomic<std::size_t> next{0};
+    auto work = [&]() noexcept {
+        for (std::size_t i = next++; i < raw.size(); i = next++) {
+            try {
+                decoded[i] = decode_image(raw[i].bytes.data(), raw[i].bytes.size(), raw[i].name);
+            } catch (...) {
+                errors[i] = std::current_exception();
+            }
+            std::vector<uint8_t>().swap(raw[i].bytes);
+        }
+    };
     const unsigned workers = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
     std::vector<std::thread> pool;
-    for (unsigned w = 0; w < workers; ++w) {
-        pool.emplace_back([&, w] {
-            for (std::size_t i = w; i < raw.size(); i += workers) {
-                try {
-                    decoded[i] = decode_image(raw[i].bytes.data(), raw[i].bytes.size(), raw[i].name);
-                } catch (const DataError& e) {
-                    errors[i] = e.what();
-                }
-                std::vector<uint8_t>().swap(raw[i].bytes);
-            }
-        });
+    try {
+        for (unsigned w = 1; w < workers; ++w)  // this thread is the last worker
+            pool.emplace_back(work);
+    } catch (const std::exception&) {
+        // No thread (or no memory for one) left: the workers started, and this thread, suffice.
     }
+    work();
     for (auto& t : pool)
         t.join();
-    for (const auto& e : errors)
-        if (!e.empty()) throw DataError(e);
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (!errors[i]) continue;
+        try {
+            std::rethrow_exception(errors[i]);
+        } catch (const DataError&) {
+            throw;  // decode_image's messages name the file
+        } catch (const std::bad_alloc&) {
+            throw DataError(raw[i].name + ": out of memory while decoding the image");
+        } catch (const std::exception& e) {
+            throw DataError(raw[i].name + ": cannot decode the image: " + e.what());
+        } catch (...) {
+            throw DataError(raw[i].name + ": cannot decode the image (unknown error)");
+        }
+    }
 
+    // Every image must have the first one's size. Channels follow the widest image: a grayscale
+    // image among colour ones becomes RGB (its channel replicated); all grayscale stays gray.
     const DecodedImage& first = decoded.front();
+    int channels = 1;
+    for (const DecodedImage& d : decoded)
+        channels = std::max(channels, d.channels);
     for (ImageSet* s : {&split.train, &split.test}) {
-        s->channels = first.channels;
+        s->channels = channels;
         s->height = first.height;
         s->width = first.width;
     }
     for (std::size_t i = 0; i < raw.size(); ++i) {
         const DecodedImage& d = decoded[i];
-        if (d.width != first.width || d.height != first.height || d.channels != first.channels)
+        if (d.width != first.width || d.height != first.height)
             throw DataError(raw[i].name + ": image is " + std::to_string(d.width) + "x" + std::to_string(d.height) +
-                            " with " + std::to_string(d.channels) + " channel(s), but " + raw.front().name + " is " +
-                            std::to_string(first.width) + "x" + std::to_string(first.height) + " with " +
-                            std::to_string(first.channels) + "; all images must match");
+                            ", but " + raw.front().name + " is " + std::to_string(first.width) + "x" +
+                            std::to_string(first.height) + "; all images must match");
+        if (d.channels != 1 && d.channels != channels)
+            throw DataError(raw[i].name + ": image has " + std::to_string(d.channels) + " channels, expected 1 or " +
+                            std::to_string(channels));
         ImageSet& s = raw[i].split == "test" ? split.test : split.train;
         const std::size_t plane = static_cast<std::size_t>(d.width) * d.height;
         const std::size_t base = s.pixels.size();
-        s.pixels.resize(base + plane * d.channels);
-        for (int c = 0; c < d.channels; ++c)  // interleaved HWC to planar CHW
+        s.pixels.resize(base + plane * channels);
+        for (int c = 0; c < channels; ++c) {  // interleaved HWC to planar CHW; gray fills every plane
+            const int from = d.channels == 1 ? 0 : c;
             for (std::size_t p = 0; p < plane; ++p)
-                s.pixels[base + c * plane + p] = d.pixels[p * d.channels + c];
+                s.pixels[base + c * plane + p] = d.pixels[p * d.channels + from];
+        }
         s.labels.push_back(label[raw[i].cls]);
         s.count++;
     }

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "engine/archive.h"
+#include "engine/data/archive.h"
 #include "engine/data/image_set.h"
 
 namespace normout {
@@ -27,14 +27,6 @@ std::vector<std::string> subdirs(const std::string& dataset) {
 }
 
 }  // namespace
-
-std::string default_data_dir() {
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
-        return (fs::path(xdg) / "normout" / "data").string();
-    if (const char* home = std::getenv("HOME"); home && *home)
-        return (fs::path(home) / ".local" / "share" / "normout" / "data").string();
-    return (fs::current_path() / "data").string();
-}
 
 std::vector<std::string> data_roots(const std::string& cli_root) {
     std::vector<std::string> roots;

@@ -5,12 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/config.h"
+#include "engine/config/config.h"
+#include "engine/util/user_dirs.h"
 
 namespace normout {
-
-// $XDG_DATA_HOME/normout/data, or ~/.local/share/normout/data.
-std::string default_data_dir();
 
 // The roots in search order, skipping empty entries: cli_root, $NORMOUT_DATA, default_data_dir().
 std::vector<std::string> data_roots(const std::string& cli_root);

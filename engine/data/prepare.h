@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/config.h"
+#include "engine/config/config.h"
 #include "engine/data/image_set.h"
 
 namespace normout {

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "engine/flatness/parameters.h"
+#include "engine/util/clock.h"
 
 namespace normout {
 
@@ -16,10 +17,6 @@ namespace {
 std::vector<double> to_vector(const at::Tensor& t) {
     const at::Tensor c = t.detach().to(at::kCPU, at::kDouble).contiguous();
     return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 FisherRao summarise(const FisherRaoTerms& terms, const FlatnessConfig& config, int64_t param_count) {

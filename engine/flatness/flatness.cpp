@@ -110,13 +110,15 @@ std::map<std::string, AnalysisArray> landscape_arrays(const LandscapeGrid& g, co
     return out;
 }
 
+// Stores all of the report (store_analysis: never lost; AnalysisNotStored says where it is kept
+// when the run's analysis file cannot take it).
 void append_flatness(const std::string& run_path, const FlatnessReport& report, const WeightsPosition& at) {
-    AnalysisWriter writer(run_path);
-    writer.append(kFlatnessTable, flatness_rows(report, at));
+    AnalysisBatch batch;
+    batch.tables[kFlatnessTable] = flatness_rows(report, at);
     for (const auto& g : report.grids)
-        for (const auto& [name, array] : landscape_arrays(g, at))
-            writer.write_array(name, array);
-    writer.commit();
+        for (auto& [name, array] : landscape_arrays(g, at))
+            batch.arrays[name] = std::move(array);
+    store_analysis(run_path, [&](const AnalysisData&) { return batch; });
 }
 
 }  // namespace normout

@@ -15,8 +15,8 @@
 #include "engine/flatness/flatness_config.h"
 #include "engine/flatness/hessian.h"
 #include "engine/flatness/landscape.h"
-#include "engine/model.h"
-#include "engine/run_analysis.h"
+#include "engine/model/model.h"
+#include "engine/runfile/run_analysis.h"
 
 namespace normout {
 

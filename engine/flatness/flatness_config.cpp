@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "engine/config.h"
+#include "engine/config/config.h"
 #include "engine/rng.h"
 
 namespace normout {

@@ -9,14 +9,11 @@
 
 #include "engine/flatness/fisher_rao.h"
 #include "engine/rng.h"
+#include "engine/util/clock.h"
 
 namespace normout {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 template <typename Draw>
 std::vector<at::Tensor> random_like(const std::vector<at::Tensor>& like, uint64_t seed, Draw draw) {

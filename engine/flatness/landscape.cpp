@@ -9,14 +9,11 @@
 
 #include "engine/flatness/hessian.h"
 #include "engine/rng.h"
+#include "engine/util/clock.h"
 
 namespace normout {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Copies the saved tensors back into the model when it goes out of scope, so a grid that fails
 // half-way leaves the model as it was.

@@ -13,7 +13,7 @@
 #include "engine/data/image_set.h"
 #include "engine/flatness/flatness_config.h"
 #include "engine/flatness/parameters.h"
-#include "engine/model.h"
+#include "engine/model/model.h"
 
 namespace normout {
 

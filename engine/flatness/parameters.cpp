@@ -2,8 +2,8 @@
 
 #include <ATen/ATen.h>
 
-#include "engine/config.h"
-#include "engine/data/loader.h"
+#include "engine/config/config.h"
+#include "engine/train/loader.h"
 
 namespace normout {
 

@@ -9,7 +9,7 @@
 
 #include "engine/data/image_set.h"
 #include "engine/flatness/flatness_config.h"
-#include "engine/model.h"
+#include "engine/model/model.h"
 
 namespace normout {
 

@@ -9,6 +9,7 @@
 
 #include "engine/sweep/process.h"
 #include "engine/sweep/run_state.h"
+#include "engine/util/clock.h"
 
 namespace normout {
 
@@ -78,7 +79,7 @@ SweepTally run_local(const SweepPlan& plan, const std::string& dir, const LocalO
     auto last_progress = std::chrono::steady_clock::now();
 
     while (!queue.empty() || !active.empty()) {
-        if (o.cancel && o.cancel->load() && !stopping) {
+        if (o.cancel && o.cancel->cancelled() && !stopping) {
             stopping = true;  // runs stop after their current batch, with a checkpoint: resumable
             for (auto& [pid, a] : active)
                 signal_child(a.child, SIGINT);
@@ -117,7 +118,7 @@ SweepTally run_local(const SweepPlan& plan, const std::string& dir, const LocalO
             if (it == active.end()) continue;
             const int i = it->second.run;
             const double secs =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.started).count();
+                seconds_since(it->second.started);
             active.erase(it);
             const SweepRun& run = plan.runs[i];
             const RunState st = run_state(dir, run);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/session/observer.h"
 #include "engine/sweep/sweep_plan.h"
 
 namespace normout {
@@ -17,7 +18,7 @@ struct LocalOptions {
     std::string executable;                            // the normout binary (self_executable())
     std::string data_root;                             // --data passed to every run
     double progress_seconds = 1;                       // how often the progress callback fires
-    const std::atomic<bool>* cancel = nullptr;         // set by Ctrl-C: runs are stopped (resumable), none started
+    const RunControl* cancel = nullptr;         // set by Ctrl-C: runs are stopped (resumable), none started
     std::function<void(const std::string&)> event;     // a line per started, finished, skipped run
     std::function<void(const std::string&)> progress;  // a one-line summary while runs are active
 };

@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +25,44 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
     return out;
 }
 
+// The program a name runs: itself when it holds a '/', else its first executable match on $PATH
+// (resolved before fork, since execvp is not async-signal-safe).
+std::string resolve_program(const std::string& name) {
+    if (name.find('/') != std::string::npos) return name;
+    const char* path = std::getenv("PATH");
+    std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+        const std::string dir = end > start ? dirs.substr(start, end - start) : ".";
+        const std::string candidate = dir + "/" + name;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        start = end + 1;
+    }
+    return name;  // execv fails with ENOENT and the child says so
+}
+
+// In a forked child only async-signal-safe calls are allowed: the message after a failed exec is
+// assembled from parts prepared before fork() and written with write(2) alone.
+[[noreturn]] void exec_or_exit(const char* program, char* const* argv, const char* failure_prefix) {
+    ::execv(program, argv);
+    const int err = errno;
+    char digits[16];
+    int n = 0;
+    for (int e = err > 0 ? err : 0; n == 0 || e > 0; e /= 10)
+        digits[n++] = static_cast<char>('0' + e % 10);
+    char number[16];
+    for (int i = 0; i < n; ++i)
+        number[i] = digits[n - 1 - i];
+    const char* reason = err == ENOENT ? "no such file" : err == EACCES ? "permission denied" : "exec failed";
+    (void)!::write(STDERR_FILENO, failure_prefix, std::strlen(failure_prefix));
+    (void)!::write(STDERR_FILENO, reason, std::strlen(reason));
+    (void)!::write(STDERR_FILENO, " (errno ", 8);
+    (void)!::write(STDERR_FILENO, number, static_cast<std::size_t>(n));
+    (void)!::write(STDERR_FILENO, ")\n", 2);
+    ::_exit(127);
+}
+
 }  // namespace
 
 std::string self_executable() {
@@ -37,6 +77,7 @@ ChildProcess spawn_logged(const std::vector<std::string>& argv, const std::strin
     if (log < 0) throw std::runtime_error(log_path + ": cannot open the log file: " + std::strerror(errno));
     const int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     auto args = c_argv(argv);
+    const std::string failure = "cannot run " + argv.at(0) + ": ";
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -53,10 +94,7 @@ ChildProcess spawn_logged(const std::vector<std::string>& argv, const std::strin
         ::dup2(log, STDERR_FILENO);
         ::signal(SIGINT, SIG_DFL);
         ::signal(SIGTERM, SIG_DFL);
-        ::execv(args[0], args.data());
-        const std::string msg = std::string("cannot run ") + args[0] + ": " + std::strerror(errno) + "\n";
-        (void)!::write(STDERR_FILENO, msg.data(), msg.size());
-        ::_exit(127);
+        exec_or_exit(args[0], args.data(), failure.c_str());
     }
     ::close(log);
     if (null_in >= 0) ::close(null_in);
@@ -82,6 +120,8 @@ CommandResult run_command(const std::vector<std::string>& argv) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return {127, std::string("pipe: ") + std::strerror(errno)};
     auto args = c_argv(argv);
+    const std::string program = resolve_program(argv.at(0));
+    const std::string failure = "cannot run " + argv.at(0) + ": ";
     const pid_t pid = ::fork();
     if (pid < 0) {
         ::close(fds[0]);
@@ -91,10 +131,7 @@ CommandResult run_command(const std::vector<std::string>& argv) {
     if (pid == 0) {
         ::dup2(fds[1], STDOUT_FILENO);
         ::dup2(fds[1], STDERR_FILENO);
-        ::execvp(args[0], args.data());
-        const std::string msg = std::string("cannot run ") + args[0] + ": " + std::strerror(errno) + "\n";
-        (void)!::write(STDERR_FILENO, msg.data(), msg.size());
-        ::_exit(127);
+        exec_or_exit(program.c_str(), args.data(), failure.c_str());
     }
     ::close(fds[1]);
     CommandResult r;

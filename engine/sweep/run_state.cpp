@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "engine/config.h"
-#include "engine/run_file.h"
+#include "engine/config/config.h"
+#include "engine/runfile/run_file.h"
 
 namespace normout {
 

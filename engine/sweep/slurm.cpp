@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "engine/run_file.h"
+#include "engine/runfile/run_file.h"
 #include "engine/sweep/process.h"
 #include "engine/sweep/run_state.h"
 
@@ -148,7 +148,7 @@ SweepTally run_slurm(const SweepPlan& plan, SlurmJob job, const SlurmOptions& o)
             (job.indices.size() == 1 ? "" : "s") + ", array " + array_ranges(job.indices) + ")");
         int unknown = 0;
         while (true) {
-            if (o.cancel && o.cancel->load()) {
+            if (o.cancel && o.cancel->cancelled()) {
                 say("stopped following job " + id + "; it keeps running (scancel " + id +
                     " stops it; `normout sweep-status " + job.dir + "` shows where it stands)");
                 tally.stopped = static_cast<int>(unfinished(plan, job.dir, all).size());
@@ -169,7 +169,7 @@ SweepTally run_slurm(const SweepPlan& plan, SlurmJob job, const SlurmOptions& o)
                 }
             }
             const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.poll_seconds);
-            while (std::chrono::steady_clock::now() < until && !(o.cancel && o.cancel->load()))
+            while (std::chrono::steady_clock::now() < until && !(o.cancel && o.cancel->cancelled()))
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         // A task killed on another node leaves its run "running" until the heartbeat goes stale.

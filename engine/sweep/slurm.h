@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/session/observer.h"
 #include "engine/sweep/local_backend.h"
 #include "engine/sweep/sweep_plan.h"
 
@@ -41,7 +42,7 @@ QueueState slurm_queue(const std::string& job_id);
 struct SlurmOptions {
     int retries = 2;                            // further submissions for runs that did not finish
     double poll_seconds = 10;                   // squeue interval
-    const std::atomic<bool>* cancel = nullptr;  // stop following (the job keeps running)
+    const RunControl* cancel = nullptr;  // stop following (the job keeps running)
     std::function<void(const std::string&)> event;
     std::function<void(const std::string&)> progress;
 };

@@ -6,8 +6,8 @@
 #include <set>
 #include <sstream>
 
-#include "engine/config.h"
-#include "engine/presets.h"
+#include "engine/config/config.h"
+#include "engine/config/presets.h"
 
 namespace normout {
 

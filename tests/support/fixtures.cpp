@@ -7,7 +7,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "engine/image_codec.h"
+#include "engine/data/image_codec.h"
 #include "engine/rng.h"
 
 namespace normout::test {

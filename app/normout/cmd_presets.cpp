@@ -1,0 +1,71 @@
+// `normout presets`: the presets (quick and one per row of the thesis's Table 3.1).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "engine/config/presets.h"
+
+namespace normout::cli {
+
+namespace {
+
+using nlohmann::json;
+
+int run_presets(bool as_json) {
+    if (as_json) {
+        json out = json::array();
+        for (const auto& p : presets())
+            out.push_back({{"name", p.name},
+                           {"title", p.title},
+                           {"description", p.description},
+                           {"thesis_train_accuracy", p.thesis_train_accuracy},
+                           {"thesis_test_accuracy", p.thesis_test_accuracy},
+                           {"config", json::parse(config_to_json(p.config))}});
+        fmt::print("{}\n", out.dump(2));
+        return kExitOk;
+    }
+    fmt::print("{:<42}  {:<36}  {}\n", "preset", "thesis row (Table 3.1)", "thesis train / test %");
+    for (const auto& p : presets()) {
+        const std::string acc = p.thesis_test_accuracy < 0
+                                    ? std::string("-")
+                                    : fmt::format("{:g} / {:g}", p.thesis_train_accuracy, p.thesis_test_accuracy);
+        fmt::print("{:<42}  {:<36}  {}\n", p.name, p.thesis_test_accuracy < 0 ? p.description.substr(0, 36) : p.title,
+                   acc);
+    }
+    fmt::print(
+        "\nUse with `normout train --preset NAME --out RUN.h5`; `normout config --preset NAME` prints "
+        "its settings.\n");
+    return kExitOk;
+}
+
+int export_presets(const std::string& folder) {
+    std::filesystem::create_directories(folder);
+    for (const auto& p : presets()) {
+        std::string file = p.name;
+        std::replace(file.begin(), file.end(), '/', '-');
+        save_config_file(p.config, (std::filesystem::path(folder) / (file + ".json")).string());
+    }
+    return kExitOk;
+}
+
+void add_commands(CLI::App& app, Subcommands& out) {
+    struct Args {
+        bool json = false;
+        std::string export_folder;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = app.add_subcommand("presets", "List the presets (quick and the thesis's Table 3.1 rows)");
+    cmd->add_flag("--json", a->json, "Machine-readable output");
+    cmd->add_option("--export", a->export_folder,
+                    "Write each preset as a configuration file (NAME.json, '/' as '-') into this folder");
+    out.push_back({cmd, [a] { return a->export_folder.empty() ? run_presets(a->json) : export_presets(a->export_folder); }});
+}
+}  // namespace
+
+const CommandRegistration registration{40, add_commands};
+
+}  // namespace normout::cli

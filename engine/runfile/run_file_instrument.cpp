@@ -1,0 +1,283 @@
+#include "engine/runfile/run_file_instrument.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+namespace normout::instrument_io {
+
+namespace {
+
+std::string group_name(int layer) {
+    return "instrument/layer_" + std::to_string(layer);
+}
+
+const char* kStatNames[5] = {"mean", "max", "std", "var", "sparsity"};
+const char* kKeepNames[5] = {"mean_p", "expected_drop", "realised_drop", "frac_p_low", "frac_p_high"};
+
+double& stat_field(ActivationStats& a, int f) {
+    switch (f) {
+        case 0:
+            return a.mean;
+        case 1:
+            return a.max;
+        case 2:
+            return a.std;
+        case 3:
+            return a.var;
+        default:
+            return a.sparsity;
+    }
+}
+
+double& keep_field(KeepStats& k, int f) {
+    switch (f) {
+        case 0:
+            return k.mean_p;
+        case 1:
+            return k.expected_drop;
+        case 2:
+            return k.realised_drop;
+        case 3:
+            return k.frac_p_low;
+        default:
+            return k.frac_p_high;
+    }
+}
+
+// Every per-step series of a layer: its name and its field in a row, by id. Ids 0-19: input
+// then output, each statistic raw then EWMA; ids 20-29: keep statistics, raw then EWMA.
+struct StepSeries {
+    std::string name;
+    int id;
+};
+
+double& step_field(LayerStepStats& s, int id) {
+    const bool ewma = id % 2 == 1;
+    if (id < 20) {
+        ActivationStats& a = id < 10 ? (ewma ? s.input_ewma : s.input) : (ewma ? s.output_ewma : s.output);
+        return stat_field(a, (id % 10) / 2);
+    }
+    return keep_field(ewma ? s.keep_ewma : s.keep, (id - 20) / 2);
+}
+
+std::vector<StepSeries> step_series(bool keep) {
+    std::vector<StepSeries> out;
+    int id = 0;
+    for (const char* side : {"input", "output"})
+        for (int f = 0; f < 5; ++f)
+            for (const char* suffix : {"", "_ewma"})
+                out.push_back({std::string(side) + "_" + kStatNames[f] + suffix, id++});
+    if (keep)
+        for (int f = 0; f < 5; ++f)
+            for (const char* suffix : {"", "_ewma"})
+                out.push_back({std::string("keep_") + kKeepNames[f] + suffix, id++});
+    return out;
+}
+
+}  // namespace
+
+void create(hid_t file, const RunHeader& h) {
+    H5Handle lcpl = h5::plist(H5Pcreate(H5P_LINK_CREATE), "property list");
+    h5::ok(H5Pset_create_intermediate_group(lcpl.get(), 1), "property list");
+    H5Handle root =
+        h5::group(H5Gcreate2(file, "instrument", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /instrument");
+    std::vector<long long> indices;
+    for (const auto& l : h.instrumented)
+        indices.push_back(l.index);
+    h5::write_ints_attribute(root.get(), "layers", indices);
+    h5::write_int_attribute(root.get(), "every", h.instrument_every);
+    h5::write_int_attribute(root.get(), "histogram_bins", h.histogram_bins);
+    h5::write_int_attribute(root.get(), "keep_histogram_bins", kKeepHistogramBins);
+    h5::write_floats_attribute(root.get(), "ewma_alpha", {static_cast<float>(h.ewma_alpha)});
+    const hsize_t bins = static_cast<hsize_t>(h.histogram_bins);
+    for (const auto& l : h.instrumented) {
+        H5Handle g = h5::group(H5Gcreate2(file, group_name(l.index).c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                               "creating " + group_name(l.index));
+        h5::write_int_attribute(g.get(), "index", l.index);
+        h5::write_string_attribute(g.get(), "kind", l.kind);
+        h5::write_string_attribute(g.get(), "description", l.description);
+        h5::write_int_attribute(g.get(), "units", l.units);
+        h5::write_int_attribute(g.get(), "keep", l.keep ? 1 : 0);
+        h5::write_ints_attribute(g.get(), "neurons", std::vector<long long>(l.neurons.begin(), l.neurons.end()));
+        H5Handle steps =
+            h5::group(H5Gcreate2(g.get(), "steps", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating steps");
+        h5::create_series(steps.get(), "global_step", 1024);
+        for (const auto& s : step_series(l.keep))
+            h5::create_series(steps.get(), s.name, 1024);
+        H5Handle epochs =
+            h5::group(H5Gcreate2(g.get(), "epochs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating epochs");
+        const hsize_t units = static_cast<hsize_t>(l.units);
+        h5::create_series(epochs.get(), "epoch", 64);
+        for (const char* n : {"neuron_mean", "neuron_std", "neuron_rate"})
+            h5::create_table(epochs.get(), n, {units}, true, 1);
+        h5::create_table(epochs.get(), "hist_edges", {bins + 1}, false, 16);
+        h5::create_table(epochs.get(), "hist_counts", {bins}, false, 16);
+        for (const char* n : {"hist_zero", "hist_under", "hist_over"})
+            h5::create_series(epochs.get(), n, 64);
+        if (l.keep) h5::create_table(epochs.get(), "keep_hist", {static_cast<hsize_t>(kKeepHistogramBins)}, false, 16);
+        if (!l.neurons.empty())
+            h5::create_table(epochs.get(), "neuron_hists", {static_cast<hsize_t>(l.neurons.size()), bins + 2}, false,
+                             4);
+    }
+}
+
+void append_steps(hid_t file, const std::vector<LayerStepStats>& rows) {
+    std::map<int, std::vector<LayerStepStats>> by_layer;
+    for (const auto& r : rows)
+        by_layer[r.layer].push_back(r);
+    for (auto& [layer, list] : by_layer) {
+        H5Handle g = h5::group(H5Gopen2(file, (group_name(layer) + "/steps").c_str(), H5P_DEFAULT),
+                               "opening " + group_name(layer));
+        std::vector<double> v(list.size());
+        for (std::size_t i = 0; i < list.size(); ++i)
+            v[i] = static_cast<double>(list[i].global_step);
+        h5::append_series(g.get(), "global_step", v);
+        for (const auto& s : step_series(list.front().has_keep)) {
+            for (std::size_t i = 0; i < list.size(); ++i)
+                v[i] = step_field(list[i], s.id);
+            h5::append_series(g.get(), s.name, v);
+        }
+    }
+}
+
+void append_epochs(hid_t file, int bins, const std::vector<LayerEpochSnapshot>& rows) {
+    for (const auto& r : rows) {
+        H5Handle g = h5::group(H5Gopen2(file, (group_name(r.layer) + "/epochs").c_str(), H5P_DEFAULT),
+                               "opening " + group_name(r.layer));
+        H5Handle lg = h5::group(H5Gopen2(file, group_name(r.layer).c_str(), H5P_DEFAULT), "opening layer");
+        const auto units = static_cast<std::size_t>(h5::read_int_attribute(lg.get(), "units"));
+        const bool keep = h5::read_int_attribute(lg.get(), "keep") != 0;
+        const auto neurons = h5::read_ints_attribute(lg.get(), "neurons");
+        auto padded = [](const std::vector<float>& v, std::size_t n) {
+            std::vector<double> out(n, NAN);  // NaN where nothing was recorded
+            for (std::size_t i = 0; i < std::min(n, v.size()); ++i)
+                out[i] = v[i];
+            return out;
+        };
+        auto sized = [](std::vector<double> v, std::size_t n) {
+            v.resize(n, NAN);
+            return v;
+        };
+        h5::append_series(g.get(), "epoch", {static_cast<double>(r.epoch)});
+        h5::append_table(g.get(), "neuron_mean", padded(r.neuron_mean, units), 1);
+        h5::append_table(g.get(), "neuron_std", padded(r.neuron_std, units), 1);
+        h5::append_table(g.get(), "neuron_rate", padded(r.neuron_rate, units), 1);
+        h5::append_table(g.get(), "hist_edges", sized(r.hist_edges, static_cast<std::size_t>(bins) + 1), 1);
+        h5::append_table(g.get(), "hist_counts", sized(r.hist_counts, static_cast<std::size_t>(bins)), 1);
+        h5::append_series(g.get(), "hist_zero", {r.hist_zero});
+        h5::append_series(g.get(), "hist_under", {r.hist_under});
+        h5::append_series(g.get(), "hist_over", {r.hist_over});
+        if (keep) h5::append_table(g.get(), "keep_hist", sized(r.keep_hist, kKeepHistogramBins), 1);
+        if (!neurons.empty()) {
+            std::vector<double> flat;
+            for (std::size_t j = 0; j < neurons.size(); ++j) {
+                const auto h = j < r.neuron_hists.size() ? r.neuron_hists[j] : std::vector<double>{};
+                const auto row = sized(h, static_cast<std::size_t>(bins) + 2);
+                flat.insert(flat.end(), row.begin(), row.end());
+            }
+            h5::append_table(g.get(), "neuron_hists", flat, 1);
+        }
+    }
+}
+
+void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
+    if (H5Lexists(file, "instrument", H5P_DEFAULT) <= 0) return;
+    constexpr long long kIntMax = std::numeric_limits<int>::max(), kIntMin = std::numeric_limits<int>::min();
+    H5Handle root = h5::open_group(file, "instrument");
+    out.every = static_cast<int>(h5::read_int_attribute(root.get(), "every", 1, kIntMax));
+    out.histogram_bins = static_cast<int>(h5::read_int_attribute(root.get(), "histogram_bins", 0, kIntMax));
+    const auto alpha = h5::read_floats_attribute(root.get(), "ewma_alpha");
+    out.ewma_alpha = alpha.empty() ? 0 : alpha[0];
+    const std::size_t bins = static_cast<std::size_t>(out.histogram_bins);
+    out.layers.clear();
+    const std::string layers_label = h5::attribute_label(root.get(), "layers");
+    for (long long index : h5::read_ints_attribute(root.get(), "layers")) {
+        if (index < kIntMin || index > kIntMax)
+            throw RunFileError(layers_label + ": layer index " + std::to_string(index) + " is out of range");
+        H5Handle g = h5::open_group(file, group_name(static_cast<int>(index)));
+        InstrumentedLayer l;
+        l.index = static_cast<int>(index);
+        l.kind = h5::read_string_attribute(g.get(), "kind");
+        l.description = h5::read_string_attribute(g.get(), "description");
+        l.units = h5::read_int_attribute(g.get(), "units", 0, kIntMax);
+        l.keep = h5::read_int_attribute(g.get(), "keep") != 0;
+        const std::string neurons_label = h5::attribute_label(g.get(), "neurons");
+        for (long long n : h5::read_ints_attribute(g.get(), "neurons")) {
+            if (n < 0 || n > kIntMax)
+                throw RunFileError(neurons_label + ": neuron " + std::to_string(n) + " is out of range");
+            l.neurons.push_back(static_cast<int>(n));
+        }
+        out.layers.push_back(l);
+        if (with_steps) {
+            H5Handle sg = h5::open_group(g.get(), "steps");
+            const auto gs = h5::read_series(sg.get(), "global_step");
+            const auto series = step_series(l.keep);
+            std::vector<std::vector<double>> cols;
+            std::size_t n = gs.size();
+            for (const auto& s : series) {
+                cols.push_back(h5::read_series(sg.get(), s.name));
+                n = std::min(n, cols.back().size());
+            }
+            auto& list = out.steps[l.index];
+            list.resize(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                list[i].global_step = static_cast<int64_t>(gs[i]);
+                list[i].layer = l.index;
+                list[i].has_keep = l.keep;
+                for (std::size_t c = 0; c < series.size(); ++c)
+                    step_field(list[i], series[c].id) = cols[c][i];
+            }
+        }
+        if (with_epochs) {
+            H5Handle eg = h5::open_group(g.get(), "epochs");
+            const auto epochs = h5::read_series(eg.get(), "epoch");
+            const hsize_t u = static_cast<hsize_t>(l.units), k = l.neurons.size();
+            // Every table's rows have the shape the layer's attributes promise.
+            hsize_t rows = 0;
+            std::size_t n = epochs.size();
+            auto table = [&](const char* name, const std::vector<hsize_t>& row_shape) {
+                auto v = h5::read_table(eg.get(), name, row_shape, rows);
+                n = std::min<std::size_t>(n, static_cast<std::size_t>(rows));
+                return v;
+            };
+            const auto mean = table("neuron_mean", {u});
+            const auto stdv = table("neuron_std", {u});
+            const auto rate = table("neuron_rate", {u});
+            const auto edges = table("hist_edges", {bins + 1});
+            const auto counts = table("hist_counts", {bins});
+            const auto zero = h5::read_series(eg.get(), "hist_zero");
+            const auto under = h5::read_series(eg.get(), "hist_under");
+            const auto over = h5::read_series(eg.get(), "hist_over");
+            std::vector<double> keep_hist, neuron_hists;
+            if (l.keep) keep_hist = table("keep_hist", {static_cast<hsize_t>(kKeepHistogramBins)});
+            if (k) neuron_hists = table("neuron_hists", {k, bins + 2});
+            for (std::size_t m : {zero.size(), under.size(), over.size()})
+                n = std::min(n, m);
+            auto& list = out.epochs[l.index];
+            list.resize(n);
+            for (std::size_t e = 0; e < n; ++e) {
+                LayerEpochSnapshot& s = list[e];
+                s.epoch = static_cast<int>(epochs[e]);
+                s.layer = l.index;
+                s.neuron_mean.assign(mean.begin() + e * u, mean.begin() + (e + 1) * u);
+                s.neuron_std.assign(stdv.begin() + e * u, stdv.begin() + (e + 1) * u);
+                s.neuron_rate.assign(rate.begin() + e * u, rate.begin() + (e + 1) * u);
+                s.hist_edges.assign(edges.begin() + e * (bins + 1), edges.begin() + (e + 1) * (bins + 1));
+                s.hist_counts.assign(counts.begin() + e * bins, counts.begin() + (e + 1) * bins);
+                s.hist_zero = zero[e];
+                s.hist_under = under[e];
+                s.hist_over = over[e];
+                if (l.keep)
+                    s.keep_hist.assign(keep_hist.begin() + e * kKeepHistogramBins,
+                                       keep_hist.begin() + (e + 1) * kKeepHistogramBins);
+                for (std::size_t j = 0; j < k; ++j) {
+                    const auto begin = neuron_hists.begin() + (e * k + j) * (bins + 2);
+                    s.neuron_hists.emplace_back(begin, begin + (bins + 2));
+                }
+            }
+        }
+    }
+}
+
+}  // namespace normout::instrument_io

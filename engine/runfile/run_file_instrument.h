@@ -1,0 +1,18 @@
+#pragma once
+// The /instrument part of a run file (used by run_file.cpp only).
+#include <hdf5.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/runfile/run_file.h"
+
+namespace normout::instrument_io {
+
+void create(hid_t file, const RunHeader& header);
+void append_steps(hid_t file, const std::vector<LayerStepStats>& rows);
+void append_epochs(hid_t file, int bins, const std::vector<LayerEpochSnapshot>& rows);
+// Layers and settings; steps and epochs when asked.
+void read(hid_t file, InstrumentData& out, bool steps, bool epochs);
+
+}  // namespace normout::instrument_io

@@ -1,0 +1,45 @@
+#include "engine/train/step_ledger.h"
+
+#include <ATen/ATen.h>
+
+namespace normout {
+
+namespace {
+
+// 1 when every gradient is finite, as a device scalar (no read-back).
+at::Tensor gradients_finite(const std::vector<at::Tensor>& params) {
+    at::Tensor total = at::zeros({}, params.front().options().dtype(at::kDouble));
+    for (const auto& p : params)
+        if (p.grad().defined()) total += p.grad().sum(at::kDouble);
+    return at::isfinite(total);
+}
+
+}  // namespace
+
+void StepLedger::add(int64_t global_step, double wall_seconds, const at::Tensor& loss, const at::Tensor& correct,
+                     int64_t batch_size, const std::vector<at::Tensor>* params) {
+    const at::Tensor loss64 = loss.to(at::kDouble);
+    const at::Tensor finite = params && !params->empty() ? gradients_finite(*params) : at::ones_like(loss64);
+    pending_.push_back(
+        {global_step, batch_size, wall_seconds, at::stack({loss64, correct.to(at::kDouble), finite.to(at::kDouble)})});
+}
+
+std::vector<LedgerRow> StepLedger::read_back() {
+    std::vector<LedgerRow> rows;
+    if (pending_.empty()) return rows;
+    std::vector<at::Tensor> values;
+    values.reserve(pending_.size());
+    for (const auto& p : pending_)
+        values.push_back(p.values);
+    const at::Tensor host = at::stack(values).to(at::kCPU).contiguous();
+    const double* v = host.data_ptr<double>();
+    rows.reserve(pending_.size());
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+        const Pending& p = pending_[i];
+        rows.push_back({p.global_step, p.batch_size, p.wall_seconds, v[3 * i], v[3 * i + 1], v[3 * i + 2] != 0.0});
+    }
+    pending_.clear();
+    return rows;
+}
+
+}  // namespace normout
