@@ -1,8 +1,6 @@
 // Feeds arbitrary bytes to the data readers: CIFAR-10 batches, IDX files (plain and gzip), JPEG
 // and PNG images, and tar archives of image folders. Any DataError is a correct answer; a crash,
 // a sanitizer report or a hang is a bug.
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -11,18 +9,15 @@
 #include "engine/data/archive.h"
 #include "engine/data/image_codec.h"
 #include "engine/data/readers.h"
+#include "fuzz/fuzz_common.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+// TMPDIR/normout-fuzz-data-<pid>, removed at exit (fuzz_common.h).
 const std::string& work_dir() {
-    static const std::string dir = [] {
-        const std::string d = (fs::temp_directory_path() / ("normout-fuzz-" + std::to_string(::getpid()))).string();
-        fs::create_directories(d);
-        return d;
-    }();
-    return dir;
+    return fuzz::scratch("data");
 }
 
 void write(const std::string& path, const uint8_t* data, size_t size) {

@@ -15,12 +15,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/version.h"
 #include "engine/config/presets.h"
 #include "engine/data/prepare.h"
 #include "engine/runfile/run_file.h"
 #include "engine/session/training.h"
 #include "plots/live_plot.h"
+#include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/tiny_run.h"
 #include "ui/config_panel.h"
 #include "ui/dashboard.h"
 #include "ui/main_window.h"
@@ -36,13 +39,11 @@ namespace {
 // Settings of a run that trains in seconds on two cores.
 void make_tiny(ConfigPanel* panel, int epochs) {
     panel->select_preset("quick");
-    panel->set_text("model.width", "0.0625");
-    panel->set_text("model.hidden", "32");
-    panel->set_text("data.train_limit", "2048");
-    panel->set_text("data.test_limit", "256");
-    panel->set_text("train.batch_size", "32");
-    panel->set_text("train.epochs", QString::number(epochs));
-    panel->set_text("train.threads", "1");  // leaves a core to the GUI thread
+    // One thread leaves a core to the GUI thread.
+    for (const auto& setting : test::TinyRun().limits(2048, 256).batch_size(32).epochs(epochs).threads(1).settings()) {
+        const auto eq = setting.find('=');
+        panel->set_text(QString::fromStdString(setting.substr(0, eq)), QString::fromStdString(setting.substr(eq + 1)));
+    }
 }
 
 int total_points(plots::LivePlot* plot) {
@@ -189,6 +190,15 @@ class TestLab : public QObject {
         normout::test::fashion_mnist_dir();  // fails clearly when missing
     }
 
+    // Help > About names the LibTorch in use and what it says of CUDA (a version or "CPU only").
+    void aboutNamesLibTorchAndCuda() {
+        const QString about = MainWindow::about_text();
+        QVERIFY2(about.contains(QString::fromStdString(torch_version())), qPrintable(about));
+        QVERIFY2(about.contains(QString::fromStdString(device_summary()).toHtmlEscaped()), qPrintable(about));
+        const QString cuda = QString::fromStdString(cuda_version());
+        QVERIFY(cuda == "none" ? about.contains("CPU only") : about.contains("CUDA " + cuda));
+    }
+
     void validationRejectsBadSettingsBeforeStart() {
         MainWindow w;
         ConfigPanel* panel = w.config_panel();
@@ -274,32 +284,12 @@ class TestLab : public QObject {
     }
 
     void runWrittenByAnotherProcessAppearsLive() {
-        const QString cli = qEnvironmentVariable("NORMOUT_CLI");
-        QVERIFY(QFile::exists(cli));
         const QString path = work_.path() + "/other-process.h5";
+        const test::CliRunner cli;  // alive until the writer has finished
         QProcess writer;
-        writer.start(cli, {"train",
-                           "--preset",
-                           "quick",
-                           "--set",
-                           "model.width=0.0625",
-                           "--set",
-                           "model.hidden=32",
-                           "--set",
-                           "data.train_limit=2048",
-                           "--set",
-                           "data.test_limit=256",
-                           "--set",
-                           "train.batch_size=32",
-                           "--set",
-                           "train.epochs=4",
-                           "--set",
-                           "record.flush_seconds=0.3",
-                           "--set",
-                           "train.threads=1",
-                           "--quiet",
-                           "--out",
-                           path});
+        cli.start(writer, QStringList{"train", "--preset", "quick"} +
+                              test::TinyRun().limits(2048, 256).batch_size(32).epochs(4).threads(1).args() +
+                              QStringList{"--set", "record.flush_seconds=0.3", "--quiet", "--out", path});
         QVERIFY(writer.waitForStarted());
         QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(path), 60000);
         MainWindow w;
@@ -316,13 +306,7 @@ class TestLab : public QObject {
     }
 
     void inspectorShowsRecordedNeurons() {
-        RunConfig c = preset_config("quick");
-        c.model.width = 0.0625;
-        c.model.hidden = 32;
-        c.data.train_limit = 1024;
-        c.data.test_limit = 128;
-        c.train.epochs = 3;
-        c.train.batch_size = 64;
+        RunConfig c = test::TinyRun().limits(1024, 128).epochs(3).config();
         c.instrument.neurons = {0, 5};
         TrainOptions o;
         o.out_path = (work_.path() + "/recorded.h5").toStdString();
@@ -378,13 +362,7 @@ class TestLab : public QObject {
     }
 
     void stoppedRunsResumeFromTheWindow() {
-        RunConfig c = preset_config("quick");
-        c.model.width = 0.0625;
-        c.model.hidden = 32;
-        c.data.train_limit = 1024;
-        c.data.test_limit = 128;
-        c.train.epochs = 2;
-        c.train.batch_size = 64;
+        RunConfig c = test::TinyRun().limits(1024, 128).epochs(2).config();
         TrainOptions o;
         o.out_path = (work_.path() + "/to-resume.h5").toStdString();
         o.data_roots = {normout::test::fashion_mnist_dir()};

@@ -88,13 +88,15 @@ void write_valid_run(const std::string& path) {
         w.set_status(RunStatus::Finished, "done", 20);
         w.sync();
     }
-    AnalysisWriter a(path);
+    // Analysis inside the run file, where older versions kept it (the readers still read it there;
+    // new results go to the sidecar RUN.analysis.hdf5).
     AnalysisRow row;
     row.numbers["accuracy"] = 0.5;
     row.texts["attack"] = "fgsm";
-    a.append("attacks", {row});
-    a.write_array("grid", {{2, 2}, {1, 2, 3, 4}, {{"axis0", "x"}}});
-    a.commit();
+    AnalysisBatch a;
+    a.tables["attacks"] = {row};
+    a.arrays["grid"] = {{2, 2}, {1, 2, 3, 4}, {{"axis0", "x"}}};
+    write_analysis_in_place(path, a);
 }
 
 // ---------------------------------------------------------------- crafting copies

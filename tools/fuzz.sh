@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (into build-fuzz/) and runs each for SECONDS seconds
-# (default 20) from a small seed corpus, after replaying fuzz/regressions/<target>/. Exit status
-# non-zero on any crash or sanitizer report.
+# Builds the libFuzzer targets of fuzz/ with clang and runs each for SECONDS seconds (default 20)
+# from seed corpora written by fuzz/make_seeds.py, after replaying every input of
+# fuzz/regressions/<target>/. An input that makes a target fail while fuzzing (crash, sanitizer
+# report, uncaught exception, timeout, out of memory) is saved to fuzz/regressions/<target>/, so
+# every later run replays it. Exit status non-zero on any failure, replayed or new.
+#
+#   tools/fuzz.sh [SECONDS]
+#
+# Environment:
+#   FUZZ_BUILD    build folder (default build-fuzz/); also keeps the seed run (seed-cache/)
+#   NORMOUT_CLI   the normout program (default build/app/normout where it exists): the run-file
+#                 seeds come from a tiny run it trains, the configuration seeds from its presets
+#   FUZZ_CORPUS   keep the corpora (seeds and what fuzzing added) in this folder, not a temporary one
+#   FUZZ_TARGETS  the targets to run (default all), e.g. "fuzz_config fuzz_sweep"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
 out=${FUZZ_BUILD:-build-fuzz}
+targets=(${FUZZ_TARGETS:-fuzz_data_readers fuzz_run_file fuzz_config fuzz_sweep})
 log=$(mktemp)
 if ! { CC=clang CXX=clang++ cmake -S fuzz -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
        cmake --build "$out"; } >"$log" 2>&1; then
@@ -14,60 +26,65 @@ if ! { CC=clang CXX=clang++ cmake -S fuzz -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=
   exit 1
 fi
 rm -f "$log"
-corpus=$(mktemp -d)
-trap 'rm -rf "$corpus"' EXIT
-mkdir -p "$corpus/data" "$corpus/run"
-# Seeds: a valid CIFAR record, IDX headers, a tiny PNG, JPEG and tar header, and empty inputs.
-python3 - "$corpus" <<'PY'
-import gzip, io, os, struct, sys, tarfile, zlib
-c = sys.argv[1]
-def put(d, name, data): open(os.path.join(c, d, name), "wb").write(data)
-put("data", "cifar", b"\x00" + bytes([3]) + bytes(3072) + bytes([7]) + bytes(3072))
-idx = struct.pack(">IIII", 0x803, 2, 28, 28) + bytes(2 * 784)
-put("data", "idx", b"\x01" + idx + struct.pack(">II", 0x801, 2) + b"\x01\x02")
-put("data", "idxgz", b"\x02" + gzip.compress(idx))
-png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
-png += struct.pack(">I", zlib.crc32(png[12:29]) & 0xffffffff)
-raw = zlib.compress(b"\x00\x10\x20\x00\x30\x40")
-png += struct.pack(">I", len(raw)) + b"IDAT" + raw + struct.pack(">I", zlib.crc32(b"IDAT" + raw) & 0xffffffff)
-png += struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND") & 0xffffffff)
-put("data", "png", b"\x03" + png)
-put("data", "jpeg", b"\x03\xff\xd8\xff\xe0\x00\x10JFIF\x00")
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
-    for name in ("train/a/0.png", "test/a/0.png"):
-        info = tarfile.TarInfo(name); info.size = len(png); t.addfile(info, io.BytesIO(png))
-put("data", "tar", b"\x04" + buf.getvalue())
-put("run", "valid", bytes([2, 1, 1] + [1] * 200))
-put("run", "empty", b"")
-PY
-export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
-status=0
-# Every input that once crashed a target is replayed first (fuzz/regressions/<target>/).
-for target in fuzz_data_readers fuzz_run_file; do
-  regressions=(fuzz/regressions/$target/*)
-  [ -e "${regressions[0]}" ] || continue
-  if "$out/$target" -runs=1 "${regressions[@]}" >"$corpus/$target.replay.log" 2>&1; then
-    echo "replayed ${#regressions[@]} regression input(s) of $target"
-  else
-    status=1
-    echo "a regression input of $target fails again:"
-    grep -E -A12 "ERROR|SUMMARY|deadly" "$corpus/$target.replay.log" | head -40
-  fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+corpus=${FUZZ_CORPUS:-$work/corpus}
+mkdir -p "$corpus"
+# The seeds need h5py for the run files (python3-h5py: Debian's /usr/bin/python3 has it).
+python=python3
+for p in /usr/bin/python3 python3; do
+  if command -v "$p" >/dev/null && "$p" -c 'import h5py' 2>/dev/null; then python=$p; break; fi
 done
-for target in fuzz_data_readers fuzz_run_file; do
-  dir=data; [ "$target" = fuzz_run_file ] && dir=run
-  mkdir -p "$corpus/artifacts-$target"
+cli=${NORMOUT_CLI:-}
+if [ -z "$cli" ] && [ -x build/app/normout ]; then cli=build/app/normout; fi
+[ -n "$cli" ] || echo "NORMOUT_CLI not set and build/app/normout missing: run-file seeds without a real run"
+"$python" fuzz/make_seeds.py "$corpus" ${cli:+--cli "$cli"} --cache "$out/seed-cache"
+
+export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
+export UBSAN_OPTIONS=print_stacktrace=1
+limits=(-timeout=10 -rss_limit_mb=2048)
+status=0
+
+# Every input that once failed a target is replayed first: it fails until its bug is fixed.
+for target in "${targets[@]}"; do
+  shopt -s nullglob
+  regressions=(fuzz/regressions/$target/*)
+  shopt -u nullglob
+  failed=0
+  for input in "${regressions[@]}"; do
+    if ! "$out/$target" -runs=1 "${limits[@]}" "$input" >"$work/replay.log" 2>&1; then
+      failed=$((failed + 1))
+      status=1
+      echo "$target fails again on $input:"
+      grep -E -A14 "ERROR|FINDING|SUMMARY|deadly|terminate called|ALARM" "$work/replay.log" | head -40
+    fi
+  done
+  [ ${#regressions[@]} -eq 0 ] ||
+    echo "$target: replayed ${#regressions[@]} regression input(s), $failed failed"
+done
+
+for target in "${targets[@]}"; do
+  # The seeds of real runs are up to ~40 KB as run-file inputs: room for them and for growth.
+  max_len=65536
+  [ "$target" = fuzz_run_file ] && max_len=131072
+  artifacts=$work/artifacts-$target
+  mkdir -p "$artifacts" "$corpus/$target"
   echo "fuzzing $target for ${seconds}s"
-  if "$out/$target" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-       -artifact_prefix="$corpus/artifacts-$target/" -print_final_stats=1 "$corpus/$dir" >"$corpus/$target.log" 2>&1; then
-    grep -E "stat::number_of_executed_units" "$corpus/$target.log" || true
+  # FUZZ_KNOWN: known findings (reported; replayed above from fuzz/regressions/) are tolerated
+  # while fuzzing, so that a session looks past them for new ones (fuzz/fuzz_common.h lists them).
+  if FUZZ_KNOWN=1 "$out/$target" -max_total_time="$seconds" -max_len="$max_len" "${limits[@]}" \
+       -artifact_prefix="$artifacts/" -print_final_stats=1 "$corpus/$target" >"$work/$target.log" 2>&1; then
+    grep -E "^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units" "$work/$target.log" || true
   else
     status=1
-    grep -E -A12 "ERROR|SUMMARY|deadly|Test unit written" "$corpus/$target.log" | head -60
-    for a in "$corpus/artifacts-$target"/*; do
-      [ -f "$a" ] && echo "reproducer: $(basename "$a"): $(head -c 96 "$a" | od -An -tx1 | tr -d '\n' | head -c 200)"
-    done
+    grep -E -A14 "ERROR|FINDING|SUMMARY|deadly|terminate called|ALARM" "$work/$target.log" | head -60
   fi
+  for a in "$artifacts"/crash-* "$artifacts"/timeout-* "$artifacts"/oom-* "$artifacts"/leak-*; do
+    [ -f "$a" ] || continue
+    mkdir -p "fuzz/regressions/$target"
+    cp "$a" "fuzz/regressions/$target/"
+    echo "saved fuzz/regressions/$target/$(basename "$a") (replayed from now on)"
+  done
 done
 exit $status

@@ -1,10 +1,32 @@
 #!/usr/bin/env bash
 # README command 2: install what is needed, build, and run the whole test suite, against the
-# LibTorch NORMOUT_TORCH names (debian, the default, or pypi). Extra arguments go to ctest
+# LibTorch NORMOUT_TORCH names (debian, the default, or pypi). Other arguments go to ctest
 # (e.g. -L unit for the fast tests).
+#   --sanitize: the same suite built with AddressSanitizer and UndefinedBehaviorSanitizer into
+#               build-asan/ (LibTorch itself is not instrumented; leaks are not reported, since
+#               LibTorch's own global caches would drown them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/torch-choice.sh
+sanitize=0
+ctest_args=()
+for a in "$@"; do
+  case "$a" in
+    --sanitize) sanitize=1 ;;
+    *) ctest_args+=("$a") ;;
+  esac
+done
 ./tools/deps.sh
-./tools/build.sh
-ctest --test-dir "$NORMOUT_BUILD_DIR" --output-on-failure --timeout 900 "$@"
+if ((sanitize)); then
+  export NORMOUT_BUILD_DIR=${NORMOUT_BUILD_DIR}-asan
+  flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+  # vptr checks need RTTI of LibTorch's classes across its shared libraries: left out.
+  flags+=" -fno-sanitize=vptr"
+  ./tools/build.sh -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNORMOUT_PCH=OFF "-DCMAKE_CXX_FLAGS=$flags" \
+    "-DCMAKE_C_FLAGS=$flags" "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined"
+  export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+else
+  ./tools/build.sh
+fi
+ctest --test-dir "$NORMOUT_BUILD_DIR" --output-on-failure --timeout 1800 "${ctest_args[@]}"

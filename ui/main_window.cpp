@@ -205,11 +205,29 @@ void MainWindow::build_actions() {
     show_live_ = run->addAction(tr("Show the &training run"), this, [this] { show_run(&live_); });
     show_live_->setShortcut(QKeySequence(tr("Ctrl+T")));
 
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About NormOut Lab"), this, &MainWindow::show_about);
+
     QToolBar* bar = addToolBar(tr("Run"));
     bar->setObjectName("RunToolbar");
     for (QAction* a : {start_, pause_, stop_, resume_, open_})
         bar->addAction(a);
     update_actions();
+}
+
+QString MainWindow::about_text() {
+    return tr("<h3>NormOut Lab %1</h3><p>Synaptic-failure dropout experiments, after <i>Synaptic Failure is a "
+              "Flat Minima Optimizer</i> (D. Singh, 2023).</p>"
+              "<table><tr><td>Code</td><td>%2</td></tr><tr><td>LibTorch</td><td>%3</td></tr>"
+              "<tr><td>Devices</td><td>%4</td></tr><tr><td>Qt</td><td>%5</td></tr><tr><td>HDF5</td><td>%6</td></tr>"
+              "</table><p>GPL-3.0-or-later</p>")
+        .arg(project_version(), code_version(), QString::fromStdString(torch_version()),
+             QString::fromStdString(device_summary()), QString::fromLatin1(qVersion()),
+             QString::fromStdString(hdf5_version()));
+}
+
+void MainWindow::show_about() {
+    QMessageBox::about(this, tr("About NormOut Lab"), about_text());
 }
 
 void MainWindow::update_actions() {

@@ -31,6 +31,8 @@ class MainWindow : public QMainWindow {
 
     // Opens a run file (any state; a file being written follows live).
     void open_run(const QString& path);
+    // Versions of the lab and its libraries, LibTorch's CUDA and the GPUs it sees (Help > About).
+    static QString about_text();
     void start_training();
     void stop_training();
 
@@ -62,6 +64,7 @@ class MainWindow : public QMainWindow {
     void on_loaded(const RunData& data);
     void report_error(const QString& message);
     void update_actions();
+    void show_about();
     void update_summary();
     void remember_run(const QString& path);
     void rebuild_recent_menu();

@@ -40,12 +40,14 @@ void RunWatcher::stop() {
 }
 
 QString RunWatcher::signature() const {
-    // The run file, its continuation segments: their sizes and modification times.
+    // The run file, its continuation segments and its analysis files: sizes and modification times.
     const QFileInfo info(path_);
     QString s;
     const QString stem = info.completeBaseName();
-    for (const QFileInfo& f :
-         QDir(info.absolutePath()).entryInfoList({stem + ".h5", stem + ".resume-*.h5"}, QDir::Files))
+    for (const QFileInfo& f : QDir(info.absolutePath())
+                                  .entryInfoList({stem + ".h5", stem + ".resume-*.h5", stem + ".analysis.hdf5",
+                                                  stem + ".analysis-unsaved-*.json"},
+                                                 QDir::Files))
         s += QStringLiteral("%1:%2:%3;").arg(f.fileName()).arg(f.size()).arg(f.lastModified().toMSecsSinceEpoch());
     return s;
 }

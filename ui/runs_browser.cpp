@@ -42,6 +42,14 @@ enum Column {
     Count
 };
 
+// The newest change of a run's record: its file or its analysis sidecar (where `normout attack`
+// and `normout flatness` store their results).
+qint64 last_change_ms(const QString& path) {
+    const QFileInfo sidecar(QString::fromStdString(analysis_path(path.toStdString())));
+    const qint64 run = QFileInfo(path).lastModified().toMSecsSinceEpoch();
+    return sidecar.exists() ? std::max(run, sidecar.lastModified().toMSecsSinceEpoch()) : run;
+}
+
 // A number cell that sorts by value; NaN shows as a dash and sorts first.
 QStandardItem* number_item(double v, bool percent) {
     auto* item = new QStandardItem(percent || !std::isfinite(v) ? percent_text(v) : QString::number(v, 'g', 4));
@@ -73,7 +81,7 @@ QStringList run_files(const QString& folder) {
 RunSummary summarise_run(const QString& path) {
     RunSummary s;
     s.path = path;
-    s.modified_ms = QFileInfo(path).lastModified().toMSecsSinceEpoch();
+    s.modified_ms = last_change_ms(path);
     s.test_accuracy = s.gap = s.fisher_rao = s.fgsm = NAN;
     try {
         const RunInfo info = read_run(path.toStdString());
@@ -211,7 +219,7 @@ static std::vector<RunSummary> scan_folder(const QString& folder, const QHash<QS
     std::vector<RunSummary> out;
     for (const QString& path : run_files(folder)) {
         const auto it = known.find(path);
-        if (it != known.end() && it->modified_ms == QFileInfo(path).lastModified().toMSecsSinceEpoch())
+        if (it != known.end() && it->modified_ms == last_change_ms(path))
             out.push_back(*it);
         else
             out.push_back(summarise_run(path));

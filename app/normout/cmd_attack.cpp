@@ -21,6 +21,7 @@
 #include "engine/model/device.h"
 #include "engine/config/model_spec.h"
 #include "engine/config/presets.h"
+#include "engine/runfile/run_analysis.h"
 #include "engine/runfile/run_file.h"
 #include "engine/train/load_run.h"
 
@@ -157,7 +158,8 @@ int run_attack(AttackArgs& a) {
     if (a.no_save) return kExitOk;
     const int64_t evaluation = write_attack_report(a.run, report, diagnosis,
                                                    {run.info.weights_step, static_cast<int>(run.info.epochs.size())});
-    fmt::print("Appended to {} as evaluation {} (/analysis/attacks, /analysis/masking)\n", a.run, evaluation);
+    fmt::print("Stored in {} as evaluation {} (/analysis/attacks, /analysis/masking)\n", analysis_path(a.run),
+               evaluation);
     return kExitOk;
 }
 

@@ -15,6 +15,7 @@
 #include "engine/train/checkpoint.h"
 #include "engine/data/locate.h"
 #include "engine/flatness/flatness.h"
+#include "engine/runfile/run_analysis.h"
 #include "engine/runfile/run_file.h"
 #include "engine/train/load_run.h"
 
@@ -144,7 +145,7 @@ int run_flatness(FlatnessArgs& a, bool interpolate_given, bool reference_given) 
         report.grids.push_back(std::move(g));
     }
     append_flatness(a.run, report, at);
-    fmt::print("Appended to {} (/analysis/{}{})\n", a.run, kFlatnessTable,
+    fmt::print("Stored in {} (/analysis/{}{})\n", analysis_path(a.run), kFlatnessTable,
                report.grids.empty() ? "" : " and /analysis/arrays");
     return kExitOk;
 }

@@ -83,6 +83,11 @@ void ConsoleObserver::on_message(const std::string& text) {
     if (!quiet_) fmt::print(stderr, "{}\n", text);
 }
 
+void ConsoleObserver::on_error(const std::string& text) {
+    clear_bar();
+    fmt::print(stderr, "normout: {}\n", text);
+}
+
 void ConsoleObserver::on_analysis(const std::string& table, const std::vector<AnalysisRow>& rows) {
     clear_bar();
     if (quiet_) return;

@@ -20,6 +20,7 @@ class ConsoleObserver : public TrainingObserver {
     void on_epoch(const EpochRecord& r) override;
     void on_run_finished(const RunOutcome& outcome) override;
     void on_message(const std::string& text) override;
+    void on_error(const std::string& text) override;  // printed even with --quiet
     void on_analysis(const std::string& table, const std::vector<AnalysisRow>& rows) override;
 
   private:

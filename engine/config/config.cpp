@@ -134,9 +134,12 @@ void visit(V& v, InstrumentConfig& i) {
       "Weight of the newest value in the exponentially weighted moving averages (the thesis's tables are "
       "EWMAs).");
     v("histogram_bins", i.histogram_bins,
-      "Bins of the per-epoch activation histograms; their range adapts each epoch to the values seen.");
+      "Bins of the activation histograms: the layer's histogram (range adapted each epoch) and every unit's "
+      "(range fixed per layer for the whole run at the first recorded step).");
     v("per_neuron", i.per_neuron, "Per-unit mean, standard deviation and firing rate every epoch (figures 3.1/3.2).");
-    v("neurons", i.neurons, "Units whose own activation histograms are recorded every epoch.");
+    v("neurons", i.neurons,
+      "Units whose histograms are also recorded with the layer's per-epoch bins (neuron_hists; every unit's "
+      "histogram with bins fixed for the run is recorded anyway).");
 }
 
 template <class V>

@@ -108,9 +108,9 @@ struct InstrumentConfig {
     std::vector<int> layers;   // indices in the final table; empty = the layers placed by surgery
     int every = 1;             // record layer statistics every k training steps
     double ewma_alpha = 0.02;  // weight of the newest value in the moving averages
-    int histogram_bins = 64;   // per-epoch activation histograms, bins adapted each epoch
+    int histogram_bins = 64;   // activation histograms: per layer (adapted each epoch) and per unit (fixed)
     bool per_neuron = true;    // per-unit mean, std and firing rate every epoch
-    std::vector<int> neurons;  // units whose own histograms are recorded every epoch
+    std::vector<int> neurons;  // units also histogrammed with the layer's per-epoch bins (neuron_hists)
 };
 
 // Robustness and flatness measured while a run trains (engine/attacks, engine/flatness); the

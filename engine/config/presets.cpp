@@ -93,6 +93,8 @@ std::vector<Preset> make_presets() {
     quick.config.evaluate.attacks = "fgsm,pgd-ce,pgd-t,noise";
     quick.config.evaluate.attack_every = 1;
     quick.config.evaluate.attack_n = 500;
+    // The Fisher-Rao norm after every epoch too, so that its stream has one row per epoch.
+    quick.config.evaluate.flatness_every = 1;
     all.push_back(quick);
 
     Preset no_aug = thesis_row("baseline-no-aug", "Baseline-no-data-aug", place(identity(), {48, 51}), 100, 86.7);

@@ -46,6 +46,24 @@ struct LayerEpochSnapshot {
     double hist_zero = 0, hist_under = 0, hist_over = 0;
     std::vector<double> keep_hist;                  // 20 bins of p over [0, 1] (NormOut/Dropout layers)
     std::vector<std::vector<double>> neuron_hists;  // per tracked neuron: bins + under + over, same edges
+    // Every unit's histogram with bins fixed per layer for the whole run (unit_edges, bins + 1):
+    // units x (bins + 3) counts laid out [zero, under, bins..., over]; keep layers also every
+    // unit's keep-probability histogram, units x 20 bins over [0, 1]. Empty when not recorded.
+    std::vector<double> unit_edges;
+    std::vector<double> unit_hists;
+    std::vector<double> unit_keep_hists;
+};
+
+// One epoch of one layer's per-unit histograms, as read back from a run file.
+struct UnitHistograms {
+    int layer = 0;
+    int epoch = 0;
+    int64_t units = 0;
+    int bins = 0;
+    std::vector<double> edges;   // bins + 1, identical in every epoch of a run
+    std::vector<double> counts;  // units x (bins + 3): zero, under, bins..., over
+    std::vector<double> keep;    // units x 20 (NormOut/Dropout layers), else empty
+    const double* unit(int64_t u) const { return counts.data() + u * (bins + 3); }
 };
 
 // A layer the instrumentation watches, as recorded in the run file header.

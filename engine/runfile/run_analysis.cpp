@@ -37,7 +37,7 @@ constexpr std::size_t kTextSize = 256;
 constexpr const char* kSidecarFormat = "normout-analysis";
 constexpr const char* kUnsavedFormat = "normout-analysis-unsaved";
 constexpr const char* kMergedAttribute = "merged_unsaved";  // of /analysis in the sidecar
-constexpr std::uintmax_t kMaxUnsavedBytes = std::uintmax_t{1} << 30;
+constexpr std::uintmax_t kMaxUnsavedBytes = std::uintmax_t{256} << 20;
 
 // ---------------------------------------------------------------- tables in HDF5
 
@@ -111,6 +111,77 @@ std::vector<std::string> read_texts(hid_t group, const std::string& name) {
 
 hsize_t column_length(hid_t group, const std::string& name) {
     return h5::series_length(group, name);
+}
+
+void append_rows(hid_t root, const std::string& table, const std::vector<AnalysisRow>& rows) {
+    if (rows.empty()) return;
+    if (H5Lexists(root, table.c_str(), H5P_DEFAULT) <= 0)
+        h5::group(H5Gcreate2(root, table.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating table " + table);
+    H5Handle g = h5::group(H5Gopen2(root, table.c_str(), H5P_DEFAULT), "opening table " + table);
+    std::set<std::string> numbers, texts;
+    for (const auto& name : children(g.get()))
+        (is_text(g.get(), name) ? texts : numbers).insert(name);
+    hsize_t length = 0;
+    for (const auto& name : numbers)
+        length = std::max(length, column_length(g.get(), name));
+    for (const auto& name : texts)
+        length = std::max(length, column_length(g.get(), name));
+    // New columns start with as many empty rows as the table has.
+    for (const auto& r : rows) {
+        for (const auto& [name, v] : r.numbers)
+            if (!numbers.count(name)) {
+                if (texts.count(name)) throw RunFileError("column " + name + " of " + table + " holds text");
+                h5::create_series(g.get(), name, 64);
+                h5::append_series(g.get(), name, std::vector<double>(length, NAN));
+                numbers.insert(name);
+            }
+        for (const auto& [name, v] : r.texts)
+            if (!texts.count(name)) {
+                if (numbers.count(name)) throw RunFileError("column " + name + " of " + table + " holds numbers");
+                create_text_column(g.get(), name);
+                if (length) append_texts(g.get(), name, std::vector<std::string>(length));
+                texts.insert(name);
+            }
+    }
+    for (const auto& name : numbers) {
+        std::vector<double> v;
+        for (const auto& r : rows) {
+            const auto it = r.numbers.find(name);
+            v.push_back(it == r.numbers.end() ? NAN : it->second);
+        }
+        h5::append_series(g.get(), name, v);
+    }
+    for (const auto& name : texts) {
+        std::vector<std::string> v;
+        for (const auto& r : rows) {
+            const auto it = r.texts.find(name);
+            v.push_back(it == r.texts.end() ? std::string() : it->second);
+        }
+        append_texts(g.get(), name, v);
+    }
+}
+
+void put_array(hid_t root, const std::string& name, const AnalysisArray& a) {
+    if (H5Lexists(root, "arrays", H5P_DEFAULT) <= 0)
+        h5::group(H5Gcreate2(root, "arrays", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating arrays");
+    H5Handle g = h5::group(H5Gopen2(root, "arrays", H5P_DEFAULT), "opening arrays");
+    if (H5Lexists(g.get(), name.c_str(), H5P_DEFAULT) > 0)
+        h5::ok(H5Ldelete(g.get(), name.c_str(), H5P_DEFAULT), "replacing array " + name);
+    std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
+    std::size_t n = 1;
+    for (hsize_t d : dims)
+        n *= d;
+    if (n != a.values.size()) throw RunFileError("array " + name + ": shape does not match its values");
+    H5Handle s = h5::space(
+        dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+        "dataspace");
+    H5Handle d =
+        h5::dataset(H5Dcreate2(g.get(), name.c_str(), H5T_IEEE_F64LE, s.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                    "creating array " + name);
+    if (n)
+        h5::ok(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()), "writing " + name);
+    for (const auto& [key, value] : a.attributes)
+        h5::write_string_attribute(d.get(), key, value);
 }
 
 // Adds the tables and arrays of an /analysis group to `out` (rows after those already there,
@@ -304,7 +375,7 @@ UnsavedFile read_unsaved(const fs::path& path) {
         std::error_code ec;
         const auto size = fs::file_size(path, ec);
         if (ec) throw std::runtime_error("cannot read it: " + ec.message());
-        if (size > kMaxUnsavedBytes) throw std::runtime_error("larger than 1 GiB");
+        if (size > kMaxUnsavedBytes) throw std::runtime_error("larger than 256 MiB");
         std::ifstream in(path, std::ios::binary);
         if (!in) throw std::runtime_error("cannot open it: " + system_message(errno));
         const json j = json::parse(in);
@@ -357,9 +428,10 @@ std::atomic<int> unsaved_counter{0};
 // returns its path.
 std::string write_unsaved_in(const fs::path& folder, const std::string& name, const json& j) {
     const fs::path path = folder / name;
-    const std::string tmp = path.string() + ".tmp-" + std::to_string(::getpid());
+    const std::string tmp = path.string() + ".tmp-" + host_name() + "-" + std::to_string(::getpid());
     try {
-        write_file_durably(tmp, j.dump(1));
+        // Texts clipped to 255 bytes may end inside a UTF-8 character: replaced, never refused.
+        write_file_durably(tmp, j.dump(1, ' ', false, json::error_handler_t::replace));
         if (std::rename(tmp.c_str(), path.c_str()) != 0)
             throw std::runtime_error("rename to " + path.string() + ": " + system_message(errno));
         fsync_parent_folder(path.string());
@@ -467,24 +539,26 @@ int lock_wait_seconds() {
     return kAnalysisLockWaitSeconds;
 }
 
-// Temporary copies of writers that died (SIGKILL, power loss): SIDECAR.tmp-<host>-<pid>.
-void remove_stale_copies(const std::string& sidecar) {
-    const fs::path p(sidecar);
-    const std::string prefix = p.filename().string() + ".tmp-";
+// Temporary files of writers that died (SIGKILL, power loss): RUN.analysis.hdf5.tmp-<host>-<pid>
+// and RUN.analysis-unsaved-....json.tmp-<host>-<pid>. A live writer's are left alone.
+void remove_stale_copies(const std::string& run_path) {
+    const std::string prefix = run_stem(run_path) + ".analysis";
     const std::string host = host_name();
     std::error_code ec;
-    for (fs::directory_iterator it(run_folder(sidecar), ec), end; !ec && it != end; it.increment(ec)) {
+    for (fs::directory_iterator it(run_folder(run_path), ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (!starts_with(name, prefix)) continue;
-        const std::string rest = name.substr(prefix.size());
+        const auto tmp = name.rfind(".tmp-");
+        if (!starts_with(name, prefix) || tmp == std::string::npos) continue;
+        const std::string rest = name.substr(tmp + 5);
         const auto dash = rest.rfind('-');
         if (dash == std::string::npos) continue;
         const std::string from = rest.substr(0, dash);
         char* end_ptr = nullptr;
         const long pid = std::strtol(rest.c_str() + dash + 1, &end_ptr, 10);
+        if (end_ptr == rest.c_str() + dash + 1 || *end_ptr != '\0') continue;
         bool stale;
         if (from == host) {
-            stale = !process_alive(pid) || pid == static_cast<long>(::getpid());
+            stale = !process_alive(pid);
         } else {  // another machine's writer (a shared folder): stale after an hour
             std::error_code e2;
             const auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), e2);
@@ -496,6 +570,8 @@ void remove_stale_copies(const std::string& sidecar) {
         }
     }
 }
+
+AnalysisData read_all(const std::string& run_path, bool skip_unreadable_unsaved);
 
 }  // namespace
 
@@ -540,16 +616,16 @@ struct AnalysisWriter::Impl {
     }
 };
 
-AnalysisWriter::AnalysisWriter(const std::string& run_path) : impl_(nullptr) {
+AnalysisWriter::AnalysisWriter(const std::string& run_path, bool by_its_writer) : impl_(nullptr) {
     auto impl = std::make_unique<Impl>();
     const RunInfo info = read_run(run_path);  // also checks that it is a run
-    if (info.status == "running")
+    if (info.status == "running" && !by_its_writer)
         throw RunFileError(run_path + ": the run is still being written; analyse it when it has ended");
     impl->run_path = run_path;
     impl->run_id = info.header.run_id;
     impl->sidecar = analysis_path(run_path);
     impl->lock = std::make_unique<WriterLock>(lock_path(run_path), lock_wait_seconds());
-    remove_stale_copies(impl->sidecar);
+    remove_stale_copies(run_path);
 
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     silence_hdf5_errors();
@@ -644,52 +720,7 @@ void AnalysisWriter::append(const std::string& table, const std::vector<Analysis
     if (rows.empty()) return;
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     try {
-        const hid_t root = impl_->root.get();
-        if (H5Lexists(root, table.c_str(), H5P_DEFAULT) <= 0)
-            h5::group(H5Gcreate2(root, table.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                      "creating table " + table);
-        H5Handle g = h5::group(H5Gopen2(root, table.c_str(), H5P_DEFAULT), "opening table " + table);
-        std::set<std::string> numbers, texts;
-        for (const auto& name : children(g.get()))
-            (is_text(g.get(), name) ? texts : numbers).insert(name);
-        hsize_t length = 0;
-        for (const auto& name : numbers)
-            length = std::max(length, column_length(g.get(), name));
-        for (const auto& name : texts)
-            length = std::max(length, column_length(g.get(), name));
-        // New columns start with as many empty rows as the table has.
-        for (const auto& r : rows) {
-            for (const auto& [name, v] : r.numbers)
-                if (!numbers.count(name)) {
-                    if (texts.count(name)) throw RunFileError("column " + name + " of " + table + " holds text");
-                    h5::create_series(g.get(), name, 64);
-                    h5::append_series(g.get(), name, std::vector<double>(length, NAN));
-                    numbers.insert(name);
-                }
-            for (const auto& [name, v] : r.texts)
-                if (!texts.count(name)) {
-                    if (numbers.count(name)) throw RunFileError("column " + name + " of " + table + " holds numbers");
-                    create_text_column(g.get(), name);
-                    if (length) append_texts(g.get(), name, std::vector<std::string>(length));
-                    texts.insert(name);
-                }
-        }
-        for (const auto& name : numbers) {
-            std::vector<double> v;
-            for (const auto& r : rows) {
-                const auto it = r.numbers.find(name);
-                v.push_back(it == r.numbers.end() ? NAN : it->second);
-            }
-            h5::append_series(g.get(), name, v);
-        }
-        for (const auto& name : texts) {
-            std::vector<std::string> v;
-            for (const auto& r : rows) {
-                const auto it = r.texts.find(name);
-                v.push_back(it == r.texts.end() ? std::string() : it->second);
-            }
-            append_texts(g.get(), name, v);
-        }
+        append_rows(impl_->root.get(), table, rows);
     } catch (const RunFileError& e) {
         throw RunFileError(impl_->tmp + ": " + e.what());
     }
@@ -698,28 +729,7 @@ void AnalysisWriter::append(const std::string& table, const std::vector<Analysis
 void AnalysisWriter::write_array(const std::string& name, const AnalysisArray& a) {
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     try {
-        const hid_t root = impl_->root.get();
-        if (H5Lexists(root, "arrays", H5P_DEFAULT) <= 0)
-            h5::group(H5Gcreate2(root, "arrays", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating arrays");
-        H5Handle g = h5::group(H5Gopen2(root, "arrays", H5P_DEFAULT), "opening arrays");
-        if (H5Lexists(g.get(), name.c_str(), H5P_DEFAULT) > 0)
-            h5::ok(H5Ldelete(g.get(), name.c_str(), H5P_DEFAULT), "replacing array " + name);
-        std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
-        std::size_t n = 1;
-        for (hsize_t d : dims)
-            n *= d;
-        if (n != a.values.size()) throw RunFileError("array " + name + ": shape does not match its values");
-        H5Handle s = h5::space(dims.empty() ? H5Screate(H5S_SCALAR)
-                                            : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                               "dataspace");
-        H5Handle d = h5::dataset(
-            H5Dcreate2(g.get(), name.c_str(), H5T_IEEE_F64LE, s.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-            "creating array " + name);
-        if (n)
-            h5::ok(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()),
-                   "writing " + name);
-        for (const auto& [key, value] : a.attributes)
-            h5::write_string_attribute(d.get(), key, value);
+        put_array(impl_->root.get(), name, a);
     } catch (const RunFileError& e) {
         throw RunFileError(impl_->tmp + ": " + e.what());
     }
@@ -766,13 +776,14 @@ void AnalysisWriter::commit() {
 
 // ---------------------------------------------------------------- storing without losing
 
-std::string store_analysis(const std::string& run_path, const std::function<AnalysisBatch(const AnalysisData&)>& make) {
+std::string store_analysis(const std::string& run_path, const std::function<AnalysisBatch(const AnalysisData&)>& make,
+                           bool by_its_writer) {
     AnalysisBatch batch;
     bool made = false, in_make = false;
     std::string cause;
     try {
-        AnalysisWriter writer(run_path);
-        const AnalysisData stored = read_analysis(run_path);  // under the lock: numbering stays unique
+        AnalysisWriter writer(run_path, by_its_writer);
+        const AnalysisData stored = read_all(run_path, true);  // under the lock: numbering stays unique
         in_make = true;
         batch = make(stored);
         in_make = false;
@@ -789,7 +800,7 @@ std::string store_analysis(const std::string& run_path, const std::function<Anal
     try {
         const RunInfo info = read_run(run_path);
         run_id = info.header.run_id;
-        stored = read_analysis(run_path);
+        stored = read_all(run_path, true);
     } catch (const std::exception&) {
         // Number from what could be read.
     }
@@ -813,9 +824,32 @@ std::string store_analysis(const std::string& run_path, const std::function<Anal
     }
 }
 
+void write_analysis_in_place(const std::string& file_path, const AnalysisBatch& batch) {
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    silence_hdf5_errors();
+    try {
+        H5Handle f = h5::file(H5Fopen(file_path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "cannot open for writing");
+        if (H5Lexists(f.get(), "analysis", H5P_DEFAULT) <= 0)
+            h5::group(H5Gcreate2(f.get(), "analysis", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /analysis");
+        H5Handle root = h5::group(H5Gopen2(f.get(), "analysis", H5P_DEFAULT), "opening /analysis");
+        for (const auto& [table, rows] : batch.tables)
+            append_rows(root.get(), table, rows);
+        for (const auto& [name, array] : batch.arrays)
+            put_array(root.get(), name, array);
+        root.reset();
+        h5::ok(H5Fflush(f.get(), H5F_SCOPE_GLOBAL), "flush failed");
+    } catch (const RunFileError& e) {
+        throw RunFileError(file_path + ": " + e.what());
+    }
+}
+
 // ---------------------------------------------------------------- reader
 
-AnalysisData read_analysis(const std::string& run_path) {
+namespace {
+
+// `skip_unreadable_unsaved`: for the writers, which must go on storing (and numbering) next to a
+// damaged JSON file that the readers name.
+AnalysisData read_all(const std::string& run_path, bool skip_unreadable_unsaved) {
     const RunInfo info = read_run(run_path);
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     silence_hdf5_errors();
@@ -855,7 +889,13 @@ AnalysisData read_analysis(const std::string& run_path) {
     }
     for (const auto& p : unsaved_files(run_path, info.header.run_id)) {
         if (merged.count(p.filename().string())) continue;  // in the sidecar already
-        UnsavedFile u = read_unsaved(p);
+        UnsavedFile u;
+        try {
+            u = read_unsaved(p);
+        } catch (const RunFileError&) {
+            if (skip_unreadable_unsaved) continue;
+            throw;
+        }
         if (u.run_id != info.header.run_id) continue;
         for (auto& [table, rows] : u.batch.tables) {
             auto& dst = out.tables[table].rows;
@@ -867,6 +907,12 @@ AnalysisData read_analysis(const std::string& run_path) {
         out.unsaved.push_back({p.string(), u.reason, u.created_utc});
     }
     return out;
+}
+
+}  // namespace
+
+AnalysisData read_analysis(const std::string& run_path) {
+    return read_all(run_path, false);
 }
 
 }  // namespace normout

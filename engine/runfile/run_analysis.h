@@ -82,10 +82,11 @@ constexpr int kAnalysisLockWaitSeconds = 300;
 // waits (up to kAnalysisLockWaitSeconds) while another process stores results of the same run,
 // then works on a private copy; commit() puts the copy in place in one rename. Without commit()
 // nothing changes. Throws RunFileError (naming the file and the cause) while the run is being
-// written, if the file is not a run, or when the sidecar cannot be written.
+// written (unless `by_its_writer`: training storing what it measured, before it ends the run),
+// if the file is not a run, or when the sidecar cannot be written.
 class AnalysisWriter {
   public:
-    explicit AnalysisWriter(const std::string& run_path);
+    explicit AnalysisWriter(const std::string& run_path, bool by_its_writer = false);
     ~AnalysisWriter();
     AnalysisWriter(const AnalysisWriter&) = delete;
     AnalysisWriter& operator=(const AnalysisWriter&) = delete;
@@ -123,7 +124,14 @@ class AnalysisNotStored : public RunFileError {
 // stays unique). Returns the sidecar's path. When the sidecar cannot be written the batch goes
 // to RUN.analysis-unsaved-<time>-<pid>.json (or, where the run's folder is not writable, to
 // <user data>/unsaved-analysis/) and AnalysisNotStored is thrown naming the cause and that file.
-std::string store_analysis(const std::string& run_path, const std::function<AnalysisBatch(const AnalysisData&)>& make);
+// `by_its_writer` as for AnalysisWriter.
+std::string store_analysis(const std::string& run_path, const std::function<AnalysisBatch(const AnalysisData&)>& make,
+                           bool by_its_writer = false);
+
+// Appends to /analysis of an HDF5 file in place, as older run files hold it: for tests and tools
+// that build files. Not safe against a kill or with readers: runs are analysed with
+// store_analysis() or AnalysisWriter.
+void write_analysis_in_place(const std::string& file_path, const AnalysisBatch& batch);
 
 // All analysis results of a run: /analysis of every segment (older files), then the sidecar,
 // then results waiting in unsaved JSON files.

@@ -1,5 +1,6 @@
 #include "engine/runfile/run_file_instrument.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -75,6 +76,28 @@ std::vector<StepSeries> step_series(bool keep) {
     return out;
 }
 
+// Per-unit histograms: (epochs, units, slots) unsigned 32-bit counts, one chunk per epoch,
+// deflated (most bins of most units are empty).
+void create_counts(hid_t parent, const std::string& name, hsize_t units, hsize_t slots) {
+    const hsize_t dims[3] = {0, units, slots}, maxdims[3] = {H5S_UNLIMITED, units, slots},
+                  chunk[3] = {1, std::max<hsize_t>(units, 1), std::max<hsize_t>(slots, 1)};
+    H5Handle sp = h5::space(H5Screate_simple(3, dims, maxdims), "dataspace");
+    H5Handle p = h5::plist(H5Pcreate(H5P_DATASET_CREATE), "property list");
+    h5::ok(H5Pset_chunk(p.get(), 3, chunk), "chunking");
+    h5::ok(H5Pset_shuffle(p.get()), "shuffle filter");
+    h5::ok(H5Pset_deflate(p.get(), 4), "deflate filter");
+    h5::dataset(H5Dcreate2(parent, name.c_str(), H5T_STD_U32LE, sp.get(), H5P_DEFAULT, p.get(), H5P_DEFAULT),
+                "creating " + name);
+}
+
+// Counts as stored: uint32, saturated (no unit gets 2^32 values in one epoch on the data sets here).
+std::vector<double> saturated(std::vector<double> v, std::size_t n) {
+    v.resize(n, 0);
+    for (double& x : v)
+        x = std::isfinite(x) ? std::clamp(x, 0.0, 4294967295.0) : 0.0;
+    return v;
+}
+
 }  // namespace
 
 void create(hid_t file, const RunHeader& h) {
@@ -116,6 +139,9 @@ void create(hid_t file, const RunHeader& h) {
         for (const char* n : {"hist_zero", "hist_under", "hist_over"})
             h5::create_series(epochs.get(), n, 64);
         if (l.keep) h5::create_table(epochs.get(), "keep_hist", {static_cast<hsize_t>(kKeepHistogramBins)}, false, 16);
+        h5::create_table(epochs.get(), "unit_edges", {bins + 1}, false, 16);
+        create_counts(epochs.get(), "unit_hists", units, bins + 3);
+        if (l.keep) create_counts(epochs.get(), "unit_keep_hists", units, static_cast<hsize_t>(kKeepHistogramBins));
         if (!l.neurons.empty())
             h5::create_table(epochs.get(), "neuron_hists", {static_cast<hsize_t>(l.neurons.size()), bins + 2}, false,
                              4);
@@ -169,6 +195,15 @@ void append_epochs(hid_t file, int bins, const std::vector<LayerEpochSnapshot>& 
         h5::append_series(g.get(), "hist_under", {r.hist_under});
         h5::append_series(g.get(), "hist_over", {r.hist_over});
         if (keep) h5::append_table(g.get(), "keep_hist", sized(r.keep_hist, kKeepHistogramBins), 1);
+        // Files written before per-unit histograms lack these datasets.
+        if (H5Lexists(g.get(), "unit_hists", H5P_DEFAULT) > 0) {
+            h5::append_table(g.get(), "unit_edges", sized(r.unit_edges, static_cast<std::size_t>(bins) + 1), 1);
+            h5::append_table(g.get(), "unit_hists",
+                             saturated(r.unit_hists, units * (static_cast<std::size_t>(bins) + 3)), 1);
+            if (keep && H5Lexists(g.get(), "unit_keep_hists", H5P_DEFAULT) > 0)
+                h5::append_table(g.get(), "unit_keep_hists", saturated(r.unit_keep_hists, units * kKeepHistogramBins),
+                                 1);
+        }
         if (!neurons.empty()) {
             std::vector<double> flat;
             for (std::size_t j = 0; j < neurons.size(); ++j) {
@@ -281,3 +316,137 @@ void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
 }
 
 }  // namespace normout::instrument_io
+
+namespace normout {
+
+namespace {
+
+H5Handle open_segment(const std::string& path) {
+    H5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT), H5Fclose);
+    if (!f) f = H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!f) throw RunFileError(path + ": cannot open the file");
+    return f;
+}
+
+bool has_path(hid_t file, const std::string& path) {
+    std::string prefix;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        const std::size_t end = path.find('/', start);
+        prefix = path.substr(0, end);
+        if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return true;
+}
+
+struct UnitRow {
+    std::string path;
+    hsize_t row = 0;
+};
+
+// Epoch -> (segment, row) of the rows with per-unit histograms; later segments supersede what
+// came after their checkpoint.
+std::map<int, UnitRow> unit_rows(const std::string& path, int layer, int64_t& units, bool& keep, int& bins) {
+    const RunInfo info = read_run(path);
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    std::map<int, UnitRow> rows;
+    bool found = false;
+    const std::string epochs_path = "instrument/layer_" + std::to_string(layer) + "/epochs";
+    for (std::size_t k = 0; k < info.segments.size(); ++k) {
+        const RunSegment& seg = info.segments[k];
+        try {
+            H5Handle file = open_segment(seg.path);
+            if (k > 0)
+                for (auto it = rows.begin(); it != rows.end();)
+                    it = it->first > seg.resumed_epoch_rows ? rows.erase(it) : std::next(it);
+            if (!has_path(file.get(), epochs_path)) continue;
+            found = true;
+            H5Handle lg = h5::open_group(file.get(), "instrument/layer_" + std::to_string(layer));
+            units = h5::read_int_attribute(lg.get(), "units", 0, std::numeric_limits<int>::max());
+            keep = h5::read_int_attribute(lg.get(), "keep") != 0;
+            H5Handle root = h5::open_group(file.get(), "instrument");
+            bins = static_cast<int>(h5::read_int_attribute(root.get(), "histogram_bins", 2, 4096));
+            H5Handle eg = h5::open_group(file.get(), epochs_path);
+            if (H5Lexists(eg.get(), "unit_hists", H5P_DEFAULT) <= 0) continue;
+            const auto epochs = h5::read_series(eg.get(), "epoch");
+            hsize_t n = 0;
+            const auto edges = h5::read_table(eg.get(), "unit_edges", {static_cast<hsize_t>(bins) + 1}, n);
+            n = std::min<hsize_t>(n, epochs.size());
+            for (hsize_t r = 0; r < n; ++r)
+                if (std::isfinite(edges[r * (static_cast<hsize_t>(bins) + 1)]) && std::isfinite(epochs[r]))
+                    rows[static_cast<int>(epochs[r])] = {seg.path, r};
+        } catch (const RunFileError& e) {
+            throw RunFileError(seg.path + ": " + e.what());
+        }
+    }
+    if (!found) throw RunFileError(path + ": layer " + std::to_string(layer) + " is not instrumented in this run");
+    return rows;
+}
+
+// Row `row` of a (rows, units, slots) dataset, checked like every other read.
+std::vector<double> read_counts_row(hid_t group, const std::string& name, hsize_t row, hsize_t units, hsize_t slots) {
+    const std::string label = h5::dataset_label(group, name);
+    H5Handle d = h5::open_dataset(group, name);
+    const h5::Stored s = h5::stored_dataset(d.get());
+    if (!s.numeric() || s.null_space || s.dims.size() != 3 || s.dims[1] != units || s.dims[2] != slots ||
+        row >= s.dims[0])
+        throw h5::mismatch(label,
+                           "a 3-D table of numbers of shape (rows > " + std::to_string(row) + ", " +
+                               std::to_string(units) + ", " + std::to_string(slots) + ")",
+                           s);
+    h5::check_dataset_storage(d.get(), s, label);
+    std::vector<double> v(static_cast<std::size_t>(units * slots));
+    H5Handle fs = h5::space(H5Dget_space(d.get()), label + ": space");
+    const hsize_t start[3] = {row, 0, 0}, count[3] = {1, units, slots};
+    h5::ok(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), label + ": selecting");
+    H5Handle ms = h5::space(H5Screate_simple(3, count, nullptr), label + ": memory space");
+    if (!v.empty())
+        h5::ok(H5Dread(d.get(), H5T_NATIVE_DOUBLE, ms.get(), fs.get(), H5P_DEFAULT, v.data()), label + ": cannot read");
+    return v;
+}
+
+}  // namespace
+
+std::vector<int> unit_histogram_epochs(const std::string& path, int layer) {
+    int64_t units = 0;
+    bool keep = false;
+    int bins = 0;
+    std::vector<int> out;
+    for (const auto& [epoch, row] : unit_rows(path, layer, units, keep, bins))
+        out.push_back(epoch);
+    return out;
+}
+
+UnitHistograms read_unit_histograms(const std::string& path, int layer, int epoch) {
+    UnitHistograms h;
+    bool keep = false;
+    const auto rows = unit_rows(path, layer, h.units, keep, h.bins);
+    const auto it = rows.find(epoch);
+    if (it == rows.end())
+        throw RunFileError(path + ": layer " + std::to_string(layer) + " has no per-unit histograms for epoch " +
+                           std::to_string(epoch));
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    try {
+        H5Handle file = open_segment(it->second.path);
+        H5Handle eg = h5::open_group(file.get(), "instrument/layer_" + std::to_string(layer) + "/epochs");
+        const hsize_t bins = static_cast<hsize_t>(h.bins), units = static_cast<hsize_t>(h.units);
+        hsize_t n = 0;
+        const auto edges = h5::read_table(eg.get(), "unit_edges", {bins + 1}, n);
+        if (it->second.row >= n) throw RunFileError("unit_edges: too few rows");
+        h.edges.assign(edges.begin() + static_cast<std::ptrdiff_t>(it->second.row * (bins + 1)),
+                       edges.begin() + static_cast<std::ptrdiff_t>((it->second.row + 1) * (bins + 1)));
+        h.counts = read_counts_row(eg.get(), "unit_hists", it->second.row, units, bins + 3);
+        if (keep && H5Lexists(eg.get(), "unit_keep_hists", H5P_DEFAULT) > 0)
+            h.keep = read_counts_row(eg.get(), "unit_keep_hists", it->second.row, units,
+                                     static_cast<hsize_t>(kKeepHistogramBins));
+    } catch (const RunFileError& e) {
+        throw RunFileError(it->second.path + ": " + e.what());
+    }
+    h.layer = layer;
+    h.epoch = epoch;
+    return h;
+}
+
+}  // namespace normout

@@ -16,3 +16,13 @@ void append_epochs(hid_t file, int bins, const std::vector<LayerEpochSnapshot>& 
 void read(hid_t file, InstrumentData& out, bool steps, bool epochs);
 
 }  // namespace normout::instrument_io
+
+namespace normout {
+
+// Per-unit histograms of a run (all segments joined, as read_instrumentation joins them). The
+// epochs of `layer` that have them; empty for files written before they existed.
+std::vector<int> unit_histogram_epochs(const std::string& path, int layer);
+// One epoch of one layer; RunFileError when the run has no such layer or epoch.
+UnitHistograms read_unit_histograms(const std::string& path, int layer, int epoch);
+
+}  // namespace normout

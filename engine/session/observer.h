@@ -67,6 +67,9 @@ class TrainingObserver {
     virtual void on_layer_epoch(const std::vector<LayerEpochSnapshot>&) {}
     virtual void on_run_finished(const RunOutcome&) {}
     virtual void on_message(const std::string&) {}
+    // A problem the user must see even when messages are silenced (results that could not be
+    // stored, say); by default a message.
+    virtual void on_error(const std::string& text) { on_message(text); }
     // Analysis rows measured during training (tables "attacks", "masking", "flatness"), as they
     // will be stored in the run file once the run's writer has finished.
     virtual void on_analysis(const std::string& /*table*/, const std::vector<AnalysisRow>& /*rows*/) {}

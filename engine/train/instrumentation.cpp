@@ -52,6 +52,11 @@ struct Instrumentation::Probe {
     double n_count = 0;
     double lo = 0, hi = 1;
     bool range_set = false;
+    // Per-unit histograms, bins fixed for the whole run: [units * (bins + 3)] counts laid out
+    // [zero, under, bins..., over] per unit, and [units * 20] keep-probability counts.
+    at::Tensor u_hist, u_keep_hist, u_offsets, u_keep_offsets;
+    double ulo = 0, uhi = 1;
+    bool unit_range_set = false;
 };
 
 Instrumentation::Instrumentation(Net& net, const InstrumentConfig& config, const std::vector<int64_t>& input_chw)
@@ -143,9 +148,9 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
     const at::Tensor u = as_units(out);
     const auto dims = unit_dims(u.dim());
     if (p.n_sum.defined() && p.n_sum.device() != out.device()) {  // restored from a checkpoint
-        for (at::Tensor* t :
-             {&p.n_sum, &p.n_sumsq, &p.n_nonzero, &p.hist, &p.zero_count, &p.keep_hist, &p.neuron_hist, &p.neuron_idx})
-            *t = t->to(out.device());
+        for (at::Tensor* t : {&p.n_sum, &p.n_sumsq, &p.n_nonzero, &p.hist, &p.zero_count, &p.keep_hist, &p.neuron_hist,
+                              &p.neuron_idx, &p.u_hist, &p.u_keep_hist})
+            if (t->defined()) *t = t->to(out.device());
     }
     if (!p.n_sum.defined()) {
         p.n_sum = at::zeros({p.info.units}, dopt);
@@ -164,11 +169,58 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
         p.n_nonzero += u.ne(0).sum(dims, false, at::kDouble);
         p.n_count += static_cast<double>(u.numel() / p.info.units);
     }
-    if (!p.range_set) {  // the bins of this epoch: one read-back per layer and epoch
-        const double mn = out.min().item<double>(), mx = out.max().item<double>();
-        p.lo = mn;
-        p.hi = mx > mn ? mx + 0.5 * (mx - mn) : mn + 1.0;
-        p.range_set = true;
+    if (!p.range_set || !p.unit_range_set) {
+        // The bins of this epoch (one read-back per layer and epoch) and, at the first recorded
+        // step of the run, the per-unit bins fixed for the whole run.
+        const at::Tensor r = at::stack({out.min(), out.max(), out.abs().max()}).to(at::kDouble).to(at::kCPU);
+        const double mn = r[0].item<double>(), mx = r[1].item<double>(), amax = r[2].item<double>();
+        if (!p.range_set) {
+            p.lo = mn;
+            p.hi = mx > mn ? mx + 0.5 * (mx - mn) : mn + 1.0;
+            p.range_set = true;
+        }
+        if (!p.unit_range_set) {
+            if (!(mn < 0)) {  // non-negative outputs (ReLU and the like): [0, 2 max]
+                p.ulo = 0;
+                p.uhi = std::isfinite(mx) && mx > 0 ? 2 * mx : 1.0;
+            } else {  // signed: symmetric [-2 max|x|, 2 max|x|]
+                p.uhi = std::isfinite(amax) && amax > 0 ? 2 * amax : 1.0;
+                p.ulo = -p.uhi;
+            }
+            p.unit_range_set = true;
+        }
+    }
+    // Per-unit histograms: one bin index per value, offset by its unit's slot, counted with
+    // bincount (CPU) or index_add_ (GPU; bincount would synchronise there).
+    {
+        const int64_t units = p.info.units, slots = bins + 3;
+        const at::Tensor x = u.to(at::kFloat);
+        std::vector<int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
+        shape[1] = units;
+        if (!p.u_offsets.defined() || p.u_offsets.device() != x.device()) {
+            const auto fopt = x.options().dtype(at::kFloat);
+            p.u_offsets = (at::arange(units, fopt) * static_cast<double>(slots)).view(shape);
+            p.u_keep_offsets = (at::arange(units, fopt) * static_cast<double>(kKeepHistogramBins)).view(shape);
+        }
+        const auto lopt = x.options().dtype(at::kLong);
+        if (!p.u_hist.defined()) p.u_hist = at::zeros({units * slots}, lopt);
+        auto count = [&](at::Tensor& acc, const at::Tensor& flat_index) {
+            const at::Tensor idx = flat_index.to(at::kLong).flatten();
+            if (idx.is_cuda())
+                acc.index_add_(0, idx, at::ones({idx.numel()}, lopt));
+            else
+                acc.add_(at::bincount(idx, {}, acc.numel()));
+        };
+        at::Tensor b = (x - p.ulo) * (bins / (p.uhi - p.ulo));
+        b.nan_to_num_(bins, bins, -1).floor_().clamp_(-1, bins).add_(2);  // under 1, bins 2.., over bins+2
+        b.masked_fill_(x.eq(0), 0);
+        count(p.u_hist, b.add_(p.u_offsets));
+        if (p_full.defined()) {
+            if (!p.u_keep_hist.defined()) p.u_keep_hist = at::zeros({units * kKeepHistogramBins}, lopt);
+            at::Tensor kb = as_units(p_full) * static_cast<double>(kKeepHistogramBins);
+            kb.floor_().clamp_(0, kKeepHistogramBins - 1);
+            count(p.u_keep_hist, kb.add_(p.u_keep_offsets));
+        }
     }
     // Histograms with at::histc (parallel on the CPU, no synchronisation on a GPU): values on
     // the top edge fall in the last bin; values outside [lo, hi] are counted apart.
@@ -266,6 +318,18 @@ std::vector<LayerEpochSnapshot> Instrumentation::end_epoch(int epoch) {
             const at::Tensor kh = p.keep_hist.to(at::kCPU).contiguous();
             s.keep_hist.assign(kh.data_ptr<double>(), kh.data_ptr<double>() + kh.numel());
         }
+        if (p.u_hist.defined() && p.unit_range_set) {
+            for (int b = 0; b <= bins; ++b)
+                s.unit_edges.push_back(p.ulo + (p.uhi - p.ulo) * b / bins);
+            const at::Tensor uh = p.u_hist.to(at::kCPU).to(at::kDouble).contiguous();
+            s.unit_hists.assign(uh.data_ptr<double>(), uh.data_ptr<double>() + uh.numel());
+            p.u_hist.zero_();
+        }
+        if (p.u_keep_hist.defined()) {
+            const at::Tensor uk = p.u_keep_hist.to(at::kCPU).to(at::kDouble).contiguous();
+            s.unit_keep_hists.assign(uk.data_ptr<double>(), uk.data_ptr<double>() + uk.numel());
+            p.u_keep_hist.zero_();
+        }
         if (!p.info.neurons.empty()) {
             const at::Tensor nh = p.neuron_hist.to(at::kCPU).contiguous();
             for (std::size_t j = 0; j < p.info.neurons.size(); ++j)
@@ -299,6 +363,9 @@ std::vector<std::pair<std::string, at::Tensor>> Instrumentation::state() const {
         scalars.push_back(p.lo);
         scalars.push_back(p.hi);
         scalars.push_back(p.range_set ? 1.0 : 0.0);
+        scalars.push_back(p.ulo);
+        scalars.push_back(p.uhi);
+        scalars.push_back(p.unit_range_set ? 1.0 : 0.0);
         out.emplace_back(key + "scalars", at::tensor(scalars, at::kDouble));
         if (p.n_sum.defined()) {
             out.emplace_back(key + "n_sum", p.n_sum.to(at::kCPU));
@@ -309,6 +376,8 @@ std::vector<std::pair<std::string, at::Tensor>> Instrumentation::state() const {
             out.emplace_back(key + "keep_hist", p.keep_hist.to(at::kCPU));
             out.emplace_back(key + "neuron_hist", p.neuron_hist.to(at::kCPU));
         }
+        if (p.u_hist.defined()) out.emplace_back(key + "u_hist", p.u_hist.to(at::kCPU));
+        if (p.u_keep_hist.defined()) out.emplace_back(key + "u_keep_hist", p.u_keep_hist.to(at::kCPU));
     }
     return out;
 }
@@ -320,7 +389,7 @@ void Instrumentation::load_state(const std::map<std::string, at::Tensor>& state)
         const auto s = state.find(key + "scalars");
         if (s == state.end()) continue;
         const at::Tensor v = s->second.to(at::kDouble).contiguous();
-        if (v.numel() != 19) continue;
+        if (v.numel() != 19 && v.numel() != 22) continue;  // 19: checkpoints without per-unit bins
         const double* d = v.data_ptr<double>();
         for (std::size_t i = 0; i < 15; ++i)
             p.ewma[i].set(d[i]);
@@ -328,6 +397,11 @@ void Instrumentation::load_state(const std::map<std::string, at::Tensor>& state)
         p.lo = d[16];
         p.hi = d[17];
         p.range_set = d[18] != 0;
+        if (v.numel() == 22) {
+            p.ulo = d[19];
+            p.uhi = d[20];
+            p.unit_range_set = d[21] != 0;
+        }
         auto get = [&](const char* name, at::Tensor& target) {
             const auto it = state.find(key + name);
             if (it != state.end()) target = it->second.clone();
@@ -339,6 +413,8 @@ void Instrumentation::load_state(const std::map<std::string, at::Tensor>& state)
         get("zero_count", p.zero_count);
         get("keep_hist", p.keep_hist);
         get("neuron_hist", p.neuron_hist);
+        get("u_hist", p.u_hist);
+        get("u_keep_hist", p.u_keep_hist);
         if (p.n_sum.defined() && !p.neuron_idx.defined())
             p.neuron_idx = at::tensor(std::vector<int64_t>(p.info.neurons.begin(), p.info.neurons.end()), at::kLong);
     }

@@ -11,6 +11,7 @@
 #include "engine/model/optim.h"
 #include "engine/model/precision.h"
 #include "engine/model/state.h"
+#include "engine/runfile/run_analysis.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/training_loop.h"
 #include "engine/version.h"
@@ -108,6 +109,8 @@ RunOutcome train(const RunConfig& config, const TrainOptions& options, TrainingO
             fs::remove(segment_path(options.out_path, k));
         for (const auto& ck : list_checkpoints(options.out_path))
             fs::remove(ck.path);
+        for (const auto& f : analysis_files(options.out_path))
+            fs::remove(f);
     }
     s.header = make_header(s);
     return TrainingLoop(s, options.out_path, observer ? *observer : silent, cancel).run();

@@ -93,7 +93,8 @@ std::string TrainingEvaluation::store(const std::string& run_path) {
     pending_ = std::make_unique<Pending>();
     try {
         // One batch, one write: the evaluations are numbered after those the run holds already.
-        store_analysis(run_path, [&](const AnalysisData& stored) {
+        // As the run's own writer, also before the run has ended.
+        const auto make = [&](const AnalysisData& stored) {
             AnalysisBatch batch;
             int64_t evaluation = next_evaluation(stored);
             for (const auto& a : pending->attacks)
@@ -107,7 +108,8 @@ std::string TrainingEvaluation::store(const std::string& run_path) {
                         batch.arrays[name] = std::move(array);
             }
             return batch;
-        });
+        };
+        store_analysis(run_path, make, /*by_its_writer=*/true);
     } catch (const AnalysisNotStored& e) {
         return e.what();  // names the cause and the file that keeps the results
     } catch (const std::exception& e) {

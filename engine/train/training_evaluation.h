@@ -1,9 +1,10 @@
 #pragma once
 // Robustness and flatness measured while a run trains (config group "evaluate"): after the
 // epochs that are due, the attack suite and the flatness measures run on the fixed seeded test
-// subset, their rows go out through the observer at once, and they are appended to the run file
-// when its writer has finished (a live SWMR file cannot take new objects). A run killed before
-// that loses them; `normout attack` / `normout flatness` recompute them from its weights.
+// subset, their rows go out through the observer at once, and they are stored in the run's
+// analysis file (RUN.analysis.hdf5, engine/runfile/run_analysis.h) when training ends. A run
+// killed before that loses them; `normout attack` / `normout flatness` recompute them from its
+// weights.
 #include <c10/core/Device.h>
 
 #include <functional>

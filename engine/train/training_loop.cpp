@@ -334,12 +334,15 @@ RunOutcome TrainingLoop::finish() {
     outcome_.steps = s_.pos.global_step;
     outcome_.epochs = s_.epochs;
     outcome_.wall_seconds = wall();
-    const std::string write_error = recorder_->finish(outcome_.status, outcome_.message, s_.pos.global_step);
-    if (!write_error.empty()) {
-        fail(RunStatus::Failed, write_error);
-    } else if (const std::string err = evaluation_->store(s_.run_path); !err.empty()) {
-        obs_.on_message(err);  // the training record itself is complete
+    // Measurements taken during training go to the run's analysis file before the run is marked
+    // ended, so that a failure to store them is in the run's status message too (the results
+    // themselves are then kept in a file the readers find, named in the error).
+    if (const std::string err = evaluation_->store(s_.run_path); !err.empty()) {
+        outcome_.message += (outcome_.message.empty() ? "" : "; ") + err;
+        obs_.on_error(err);
     }
+    const std::string write_error = recorder_->finish(outcome_.status, outcome_.message, s_.pos.global_step);
+    if (!write_error.empty()) fail(RunStatus::Failed, write_error);
     obs_.on_run_finished(outcome_);
     return outcome_;
 }
