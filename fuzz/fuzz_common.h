@@ -113,26 +113,31 @@ struct Cursor {
 // fixed. Tolerated now:
 //   - fuzz_run_file: HDF5's SWMR read retries sleep for ages on a corrupt superblock (the
 //     H5_nanosleep of fuzz_run_file.cpp);
-//   - fuzz_config, fuzz_sweep: --set values that are not UTF-8 (tolerating_known below).
+//   - fuzz_config, fuzz_sweep: nlohmann::json exceptions instead of ConfigError (tolerating_known
+//     below).
 inline bool tolerate_known() {
     static const bool known = std::getenv("FUZZ_KNOWN") != nullptr;
     return known;
 }
 
-// Runs f; with FUZZ_KNOWN set, swallows the known finding of the configuration code: a --set value
-// that is not UTF-8 makes apply_override (and config_to_json, for a string setting) throw
-// nlohmann::json's type_error 316 instead of a ConfigError
-// (fuzz/regressions/fuzz_config/crash-*, fuzz/regressions/fuzz_sweep/crash-*).
+// Runs f; with FUZZ_KNOWN set, swallows the two known findings of the configuration code, which
+// throw nlohmann::json's exceptions where ConfigError is documented:
+//   - type_error 316: a --set value that is not UTF-8 (apply_override; config_to_json for a
+//     string setting), fuzz/regressions/fuzz_config/crash-{a910f389...,set-name-not-utf8},
+//     fuzz/regressions/fuzz_sweep/crash-f30cb711...;
+//   - out_of_range 406: a number beyond double's range, as 1e400 (apply_override, config_from_json
+//     and the other JSON overlays, parse_sweep_spec), fuzz/regressions/fuzz_config/crash-{fd4f6829...,
+//     config-json-number-overflow}, fuzz/regressions/fuzz_sweep/crash-spec-json-number-overflow.
 // (Without FUZZ_KNOWN nothing is caught, so that an uncaught exception's stack trace shows where it
-// was thrown; with it, other type_errors are rethrown from here: replay the input without
+// was thrown; with it, other json exceptions are rethrown from here: replay the input without
 // FUZZ_KNOWN to see where.)
 template <class F>
 void tolerating_known(F&& f) {
     if (!tolerate_known()) return f();
     try {
         f();
-    } catch (const nlohmann::json::type_error& e) {
-        if (e.id != 316) throw;
+    } catch (const nlohmann::json::exception& e) {
+        if (e.id != 316 && e.id != 406) throw;
     }
 }
 

@@ -6,9 +6,9 @@
 #include <cstdlib>
 
 #include "console.h"
+#include "engine/config/presets.h"
 #include "engine/data/locate.h"
 #include "engine/runfile/hdf5_handle.h"
-#include "engine/config/presets.h"
 #include "engine/runfile/run_file.h"
 #include "engine/session/training.h"
 #include "engine/util/user_dirs.h"
@@ -42,7 +42,8 @@ int headless_quick_run() {
                  "normout-lab: no display found (DISPLAY, WAYLAND_DISPLAY and QT_QPA_PLATFORM are unset): running "
                  "the quick preset headless instead.\n");
     // The lab's Runs tab shows this folder by default, so the headless run appears there too.
-    const std::string out = normout::default_runs_dir() + "/quick-headless-" + normout::new_run_id().substr(0, 8) + ".h5";
+    const std::string out =
+        normout::default_runs_dir() + "/quick-headless-" + normout::new_run_id().substr(0, 8) + ".h5";
     normout::TrainOptions options;
     options.out_path = out;
     options.data_roots = normout::data_roots("");

@@ -12,18 +12,18 @@
 
 #include "command.h"
 #include "console.h"
-#include "stop_signals.h"
 #include "engine/attacks/attack_bench.h"
 #include "engine/attacks/attack_store.h"
 #include "engine/attacks/masking.h"
 #include "engine/attacks/suite.h"
-#include "engine/data/locate.h"
-#include "engine/model/device.h"
 #include "engine/config/model_spec.h"
 #include "engine/config/presets.h"
+#include "engine/data/locate.h"
+#include "engine/model/device.h"
 #include "engine/runfile/run_analysis.h"
 #include "engine/runfile/run_file.h"
 #include "engine/train/load_run.h"
+#include "stop_signals.h"
 
 namespace normout::cli {
 

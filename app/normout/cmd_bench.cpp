@@ -39,8 +39,10 @@ int run_bench(const BenchArgs& a) {
     if (r.instrumented_layers > 0)
         fmt::print("instrumentation       {:+.1f}% step time ({} layer{}: statistics, per-neuron sums, histograms)\n",
                    100 * r.instrument_overhead, r.instrumented_layers, r.instrumented_layers == 1 ? "" : "s");
-    fmt::print("run file and checks   {:+.1f}% step time (per-step rows queued on the device and read back in batches, finite-gradient check)\n",
-               100 * r.record_overhead);
+    fmt::print(
+        "run file and checks   {:+.1f}% step time (per-step rows queued on the device and read back in batches, "
+        "finite-gradient check)\n",
+        100 * r.record_overhead);
     fmt::print("data pipeline busy {:.1f}% of epoch time; the step waited for data {:.1f}% of it\n",
                100 * r.pipeline_share, 100 * r.stall_share);
     return kExitOk;

@@ -12,11 +12,11 @@
 #include <memory>
 
 #include "command.h"
-#include "engine/train/checkpoint.h"
 #include "engine/data/locate.h"
 #include "engine/flatness/flatness.h"
 #include "engine/runfile/run_analysis.h"
 #include "engine/runfile/run_file.h"
+#include "engine/train/checkpoint.h"
 #include "engine/train/load_run.h"
 
 namespace normout::cli {
@@ -190,7 +190,6 @@ void add_commands(CLI::App& app, Subcommands& out) {
     out.push_back(
         {cmd, [args, interp, reference] { return run_flatness(*args, interp->count() > 0, reference->count() > 0); }});
 }
-
 
 }  // namespace
 

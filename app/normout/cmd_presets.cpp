@@ -62,7 +62,8 @@ void add_commands(CLI::App& app, Subcommands& out) {
     cmd->add_flag("--json", a->json, "Machine-readable output");
     cmd->add_option("--export", a->export_folder,
                     "Write each preset as a configuration file (NAME.json, '/' as '-') into this folder");
-    out.push_back({cmd, [a] { return a->export_folder.empty() ? run_presets(a->json) : export_presets(a->export_folder); }});
+    out.push_back(
+        {cmd, [a] { return a->export_folder.empty() ? run_presets(a->json) : export_presets(a->export_folder); }});
 }
 }  // namespace
 

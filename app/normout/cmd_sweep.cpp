@@ -18,18 +18,18 @@
 
 #include "command.h"
 #include "console.h"
-#include "run_training.h"
-#include "stop_signals.h"
 #include "engine/config/config.h"
 #include "engine/runfile/run_file.h"
+#include "engine/runfile/tables.h"
 #include "engine/sweep/local_backend.h"
 #include "engine/sweep/process.h"
 #include "engine/sweep/run_state.h"
 #include "engine/sweep/slurm.h"
 #include "engine/sweep/sweep_plan.h"
 #include "engine/sweep/sweep_spec.h"
-#include "engine/runfile/tables.h"
 #include "engine/util/clock.h"
+#include "run_training.h"
+#include "stop_signals.h"
 
 namespace normout::cli {
 
@@ -68,7 +68,6 @@ struct TaskArgs {
     int index = -1;
     std::string data_root;
 };
-
 
 // Events on stdout; a redrawn progress line on stderr when it is a terminal.
 class SweepConsole {

@@ -66,7 +66,6 @@ void add_commands(CLI::App& app, Subcommands& out) {
     out.push_back({cmd, [args] { return run_table(*args); }});
 }
 
-
 }  // namespace
 
 const CommandRegistration registration{120, add_commands};

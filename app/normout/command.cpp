@@ -21,8 +21,7 @@ CommandRegistration::CommandRegistration(int order, AddCommands add) {
 
 Subcommands add_registered_commands(CLI::App& app) {
     auto commands = registry();
-    std::stable_sort(commands.begin(), commands.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     Subcommands out;
     for (const auto& [order, add] : commands)
         add(app, out);
