@@ -113,21 +113,25 @@ struct Cursor {
 // fixed. Tolerated now:
 //   - fuzz_run_file: HDF5's SWMR read retries sleep for ages on a corrupt superblock (the
 //     H5_nanosleep of fuzz_run_file.cpp);
-//   - fuzz_config, fuzz_sweep: nlohmann::json exceptions instead of ConfigError (tolerating_known
-//     below).
+//   - fuzz_config, fuzz_sweep: nlohmann::json exceptions instead of ConfigError, and in
+//     fuzz_sweep a std::filesystem error (tolerating_known below);
+//   - fuzz_sweep: an unbounded (and wrapping) "seeds" count (known_seed_count of fuzz_sweep.cpp).
 inline bool tolerate_known() {
     static const bool known = std::getenv("FUZZ_KNOWN") != nullptr;
     return known;
 }
 
-// Runs f; with FUZZ_KNOWN set, swallows the two known findings of the configuration code, which
-// throw nlohmann::json's exceptions where ConfigError is documented:
+// Runs f; with FUZZ_KNOWN set, swallows the known findings of the configuration and sweep code,
+// which throw other exceptions where ConfigError is documented:
 //   - type_error 316: a --set value that is not UTF-8 (apply_override; config_to_json for a
 //     string setting), fuzz/regressions/fuzz_config/crash-{a910f389...,set-name-not-utf8},
 //     fuzz/regressions/fuzz_sweep/crash-f30cb711...;
 //   - out_of_range 406: a number beyond double's range, as 1e400 (apply_override, config_from_json
 //     and the other JSON overlays, parse_sweep_spec), fuzz/regressions/fuzz_config/crash-{fd4f6829...,
-//     config-json-number-overflow}, fuzz/regressions/fuzz_sweep/crash-spec-json-number-overflow.
+//     config-json-number-overflow}, fuzz/regressions/fuzz_sweep/crash-spec-json-number-overflow;
+//   - std::filesystem::filesystem_error "File name too long": expand_sweep's fs::exists on a
+//     "config" file name longer than 255 bytes, fuzz/regressions/fuzz_sweep/crash-{185cc5db...,
+//     config-file-name-too-long}.
 // (Without FUZZ_KNOWN nothing is caught, so that an uncaught exception's stack trace shows where it
 // was thrown; with it, other json exceptions are rethrown from here: replay the input without
 // FUZZ_KNOWN to see where.)
@@ -138,6 +142,8 @@ void tolerating_known(F&& f) {
         f();
     } catch (const nlohmann::json::exception& e) {
         if (e.id != 316 && e.id != 406) throw;
+    } catch (const std::filesystem::filesystem_error& e) {
+        if (e.code() != std::errc::filename_too_long) throw;
     }
 }
 

@@ -13,19 +13,14 @@
 #include "engine/model/optim.h"
 #include "engine/model/state.h"
 #include "engine/train/checkpoint.h"
+#include "support/tiny_nets.h"
 
 using namespace normout;
 namespace fs = std::filesystem;
 
 namespace {
 
-LayerInfo layer(const std::string& kind, int in = 0, int out = 0) {
-    LayerInfo l;
-    l.kind = kind;
-    l.in = in;
-    l.out = out;
-    return l;
-}
+using test::layer;
 
 Net small_net() {
     return build_model({layer("Flatten"), layer("Linear", 16, 8), layer("ReLU"), layer("Linear", 8, 4)}, {0.5f},

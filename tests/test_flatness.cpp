@@ -21,19 +21,14 @@
 #include "engine/train/loader.h"
 #include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/tiny_nets.h"
 #include "support/tiny_run.h"
 
 using namespace normout;
 
 namespace {
 
-LayerInfo layer(const std::string& kind, int in = 0, int out = 0) {
-    LayerInfo l;
-    l.kind = kind;
-    l.in = in;
-    l.out = out;
-    return l;
-}
+using test::layer;
 
 // Random images with labels in [0, classes).
 ImageSet random_set(int64_t count, int channels, int side, int classes, uint64_t seed) {

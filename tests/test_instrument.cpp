@@ -14,28 +14,16 @@
 #include "engine/session/training.h"
 #include "engine/train/instrumentation.h"
 #include "support/fixtures.h"
+#include "support/tiny_nets.h"
 #include "support/tiny_run.h"
 
 using namespace normout;
 
 namespace {
 
-LayerInfo layer(const char* kind, bool custom = false) {
-    LayerInfo l;
-    l.kind = kind;
-    l.from_surgery = custom;
-    if (std::string(kind) == "Identity") l.custom.type = "identity";
-    return l;
-}
-
-// A net of a Flatten and a watched Identity: the probe sees exactly the input pixels.
-Net identity_net(int channels, bool flatten) {
-    std::vector<LayerInfo> table;
-    if (flatten) table.push_back(layer("Flatten"));
-    table.push_back(layer("Identity", true));
-    return build_model(table, std::vector<float>(static_cast<std::size_t>(channels), 0.f),
-                       std::vector<float>(static_cast<std::size_t>(channels), 1.f));
-}
+using test::identity_net;
+using test::layer;
+using test::surgery_layer;
 
 struct Reference {
     double mean, max, var, sparsity;
@@ -225,7 +213,7 @@ class TestInstrument : public QObject {
         LayerSpec spec;
         spec.type = "normout";
         spec.variant = "spatial-max";
-        LayerInfo n = layer("NormOut", true);
+        LayerInfo n = surgery_layer("NormOut");
         n.custom = spec;
         Net net = build_model({layer("Flatten"), n}, {0.f}, {1.f});
         Instrumentation instr(net, InstrumentConfig{}, {1, 4, 4});

@@ -1,7 +1,6 @@
 // `normout sweep SPEC --out DIR`: many runs from one specification (a grid or list of settings
-// and seeds), on this machine or as a Slurm job array; `normout sweep-status DIR` summarises a
-// sweep folder; `normout sweep-task DIR INDEX` trains or resumes one run of it (what each Slurm
-// array task runs).
+// and seeds), on this machine or as a Slurm job array (cmd_sweep_status.cpp and cmd_sweep_task.cpp
+// hold the commands that read a sweep folder and run one of its runs).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -55,20 +54,6 @@ struct SweepArgs {
     double poll = 10;
 };
 
-struct StatusArgs {
-    std::string dir;
-    bool json = false;
-    bool files = false;
-    std::string table;
-    std::string format = "md";
-};
-
-struct TaskArgs {
-    std::string dir;
-    int index = -1;
-    std::string data_root;
-};
-
 // Events on stdout; a redrawn progress line on stderr when it is a terminal.
 class SweepConsole {
   public:
@@ -95,10 +80,6 @@ class SweepConsole {
     bool tty_;
     bool shown_ = false;
 };
-
-std::string accuracy_text(double a) {
-    return a < 0 || !std::isfinite(a) ? "-" : percent(a);
-}
 
 std::string varied_text(const SweepRun& r) {
     std::string out;
@@ -207,124 +188,6 @@ int run_sweep(const SweepArgs& a) {
     return exit_code_for(tally);
 }
 
-int run_sweep_status(const StatusArgs& a) {
-    const SweepPlan plan = load_sweep_plan(a.dir);
-    std::vector<RunState> states;
-    for (const auto& r : plan.runs)
-        states.push_back(run_state(a.dir, r));
-    std::vector<std::string> files;
-    for (std::size_t i = 0; i < plan.runs.size(); ++i)
-        if (states[i].status != "pending" && states[i].status != "unreadable")
-            files.push_back(run_file_path(a.dir, plan.runs[i]));
-
-    if (a.files) {
-        for (const auto& f : files)
-            fmt::print("{}\n", f);
-        return kExitOk;
-    }
-    if (!a.table.empty()) {
-        if (files.empty()) throw ConfigError("table", a.dir + ": no run files yet");
-        const Table t = build_table(files, table_kind(a.table));
-        fmt::print("{}", a.format == "csv" ? to_csv(t) : a.format == "tex" ? to_latex(t) : to_markdown(t));
-        return kExitOk;
-    }
-    std::map<std::string, int> counts;
-    double acc_sum = 0;
-    int acc_n = 0;
-    for (const auto& st : states) {
-        ++counts[st.status];
-        if (st.status == "finished" && st.test_accuracy >= 0) {
-            acc_sum += st.test_accuracy;
-            ++acc_n;
-        }
-    }
-    if (a.json) {
-        json runs = json::array();
-        for (std::size_t i = 0; i < plan.runs.size(); ++i) {
-            const auto& st = states[i];
-            const auto num = [](double v) { return v < 0 || !std::isfinite(v) ? json(nullptr) : json(v); };
-            runs.push_back({{"index", plan.runs[i].index},
-                            {"name", plan.runs[i].name},
-                            {"file", run_file_path(a.dir, plan.runs[i])},
-                            {"status", st.status},
-                            {"message", st.message},
-                            {"epochs", st.epochs_done},
-                            {"epochs_total", st.epochs_total},
-                            {"steps", st.steps},
-                            {"segments", st.segments},
-                            {"test_accuracy", num(st.test_accuracy)},
-                            {"train_accuracy", num(st.train_accuracy)},
-                            {"seconds", st.wall_seconds}});
-        }
-        fmt::print("{}\n", json{{"name", plan.name},
-                                {"source", plan.source},
-                                {"runs", runs},
-                                {"totals", counts},
-                                {"mean_test_accuracy", acc_n ? json(acc_sum / acc_n) : json(nullptr)}}
-                               .dump(2));
-        return kExitOk;
-    }
-    fmt::print("Sweep '{}' ({}), {} run{} in {}\n", plan.name, plan.source, plan.runs.size(),
-               plan.runs.size() == 1 ? "" : "s", a.dir);
-    fmt::print("{:>4}  {:<60}  {:<11}  {:>7}  {:>9}  {:>9}\n", "#", "run", "status", "epochs", "test acc", "time");
-    for (std::size_t i = 0; i < plan.runs.size(); ++i) {
-        const auto& st = states[i];
-        fmt::print("{:>4}  {:<60}  {:<11}  {:>7}  {:>9}  {:>9}\n", plan.runs[i].index, plan.runs[i].name, st.status,
-                   fmt::format("{}/{}", st.epochs_done, st.epochs_total), accuracy_text(st.test_accuracy),
-                   st.status == "pending" ? "-" : format_duration(st.wall_seconds));
-    }
-    std::string totals;
-    for (const auto& [status, n] : counts)
-        totals += fmt::format("{}{} {}", totals.empty() ? "" : ", ", n, status);
-    fmt::print("\n{} run{}: {}", plan.runs.size(), plan.runs.size() == 1 ? "" : "s", totals);
-    if (acc_n) fmt::print("; mean test accuracy of finished runs {}", percent(acc_sum / acc_n));
-    fmt::print("\n");
-    return kExitOk;
-}
-
-int run_sweep_task(const TaskArgs& a) {
-    const SweepPlan plan = load_sweep_plan(a.dir);
-    if (a.index < 0 || a.index >= static_cast<int>(plan.runs.size()))
-        throw ConfigError("index", fmt::format("{} is not a run of {} (0 to {})", a.index, plan_path(a.dir),
-                                               static_cast<int>(plan.runs.size()) - 1));
-    const SweepRun& run = plan.runs[a.index];
-    RunState st = run_state(a.dir, run);
-    // A previous attempt killed on another node leaves the run "running" until its heartbeat is stale.
-    for (int waited = 0; st.status == "running" && waited < (kHeartbeatTimeoutMs + 5000) / 1000; ++waited) {
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-        st = run_state(a.dir, run);
-    }
-    const RunDecision d = decide(st);
-    fmt::print("sweep task {} ({}): {} ({})\n", a.index, run.name,
-               d.action == RunAction::Resume   ? "resuming"
-               : d.action == RunAction::Skip   ? "nothing to do"
-               : d.action == RunAction::Refuse ? "cannot run"
-                                               : "training",
-               d.reason);
-    std::fflush(stdout);
-    switch (d.action) {
-        case RunAction::Skip:
-            return st.status == "running" ? kExitFailed : kExitOk;
-        case RunAction::Refuse:
-            fmt::print(stderr, "normout: {}: {}\n", run_file_path(a.dir, run), d.reason);
-            return kExitError;
-        case RunAction::Resume: {
-            ResumeArgs r;
-            r.run = run_file_path(a.dir, run);
-            r.data_root = a.data_root;
-            return run_resume(r);
-        }
-        default: {
-            TrainArgs t;
-            t.config.config_file = run_config_path(a.dir, run);
-            t.config.data_root = a.data_root;
-            t.out = run_file_path(a.dir, run);
-            t.force = d.action == RunAction::TrainOver;
-            return run_train(t);
-        }
-    }
-}
-
 void add_commands(CLI::App& app, Subcommands& out) {
     auto sa = std::make_shared<SweepArgs>();
     std::string builtins;
@@ -356,25 +219,6 @@ void add_commands(CLI::App& app, Subcommands& out) {
     sweep->add_flag("--no-wait", sa->no_wait, "Slurm: submit and return instead of following the job");
     sweep->add_option("--poll", sa->poll, "Slurm: seconds between squeue checks")->check(CLI::Range(0.2, 3600.0));
     out.push_back({sweep, [sa] { return run_sweep(*sa); }});
-
-    auto st = std::make_shared<StatusArgs>();
-    auto* status = app.add_subcommand("sweep-status", "Summarise a sweep folder: each run's status, epochs, accuracy");
-    status->add_option("dir", st->dir, "Sweep folder")->required();
-    status->add_flag("--json", st->json, "Machine-readable output");
-    status->add_flag("--files", st->files, "Print the run files (for `normout table $(...)`)");
-    status
-        ->add_option("--table", st->table, "Print a thesis table of the runs: accuracy, activations, attacks, flatness")
-        ->check(CLI::IsMember({"accuracy", "activations", "attacks", "flatness"}));
-    status->add_option("--format", st->format, "Table format: csv, md or tex")
-        ->check(CLI::IsMember({"csv", "md", "tex"}));
-    out.push_back({status, [st] { return run_sweep_status(*st); }});
-
-    auto ta = std::make_shared<TaskArgs>();
-    auto* task = app.add_subcommand("sweep-task", "Train or resume one run of a sweep folder (a Slurm array task)");
-    task->add_option("dir", ta->dir, "Sweep folder")->required();
-    task->add_option("index", ta->index, "Run index (as in sweep.json; $SLURM_ARRAY_TASK_ID)")->required();
-    task->add_option("--data", ta->data_root, "Data directory (as for train)");
-    out.push_back({task, [ta] { return run_sweep_task(*ta); }});
 }
 
 }  // namespace

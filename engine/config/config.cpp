@@ -199,9 +199,15 @@ struct Writer {
 };
 
 // ---- reading (strict) ----
+// A value as JSON text for an error message; bytes that are not UTF-8 (a damaged file, a stray
+// --set) become U+FFFD instead of an exception while the message is being written.
+std::string json_text(const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string type_name(const json& j) {
-    if (j.is_string()) return "the string " + j.dump();
-    return j.dump();
+    if (j.is_string()) return "the string " + json_text(j);
+    return json_text(j);
 }
 
 [[noreturn]] void type_error(const std::string& field, const char* expected, const json& got) {
@@ -224,16 +230,15 @@ void read_integer(const json& j, I& v, const std::string& f) {
     if (j.is_number_unsigned()) {
         const auto u = j.get<std::uint64_t>();
         if (u > static_cast<std::uint64_t>(std::numeric_limits<I>::max()))
-            throw ConfigError(f, "value " + j.dump() + " is too large");
+            throw ConfigError(f, "value " + json_text(j) + " is too large");
         v = static_cast<I>(u);
         return;
     }
     const double d = j.get<double>();
     // I's range is [min, 2^digits): max itself rounds up to 2^digits as a double, so the upper
     // bound is exclusive (a float equal to 2^63 must not reach the cast, which would be undefined).
-    if (d < static_cast<double>(std::numeric_limits<I>::min()) ||
-        d >= std::ldexp(1.0, std::numeric_limits<I>::digits))
-        throw ConfigError(f, "value " + j.dump() + " is out of range");
+    if (d < static_cast<double>(std::numeric_limits<I>::min()) || d >= std::ldexp(1.0, std::numeric_limits<I>::digits))
+        throw ConfigError(f, "value " + json_text(j) + " is out of range");
     v = j.is_number_integer() ? static_cast<I>(j.get<std::int64_t>()) : static_cast<I>(d);
 }
 void read_value(const json& j, int& v, const std::string& f) {

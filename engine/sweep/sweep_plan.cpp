@@ -114,8 +114,11 @@ SweepPlan expand_sweep(const SweepSpec& spec, const std::vector<std::string>& ov
                 const fs::path p = fs::path(spec.config_file).is_absolute()
                                        ? fs::path(spec.config_file)
                                        : fs::path(spec.base_dir) / spec.config_file;
-                if (!fs::exists(p))
-                    throw ConfigError("config", p.string() + ": file not found (in sweep " + spec.source + ")");
+                std::error_code ec;
+                if (!fs::exists(p, ec))
+                    throw ConfigError("config", p.string() + ": " +
+                                                    (ec ? ec.message() : std::string("file not found")) +
+                                                    " (in sweep " + spec.source + ")");
                 apply_config_file(base, p.string());
             }
             if (!spec.config_json.empty()) apply_json_overlay(base, spec.config_json);

@@ -218,7 +218,8 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
         if (p_full.defined()) {
             if (!p.u_keep_hist.defined()) p.u_keep_hist = at::zeros({units * kKeepHistogramBins}, lopt);
             at::Tensor kb = as_units(p_full) * static_cast<double>(kKeepHistogramBins);
-            kb.floor_().clamp_(0, kKeepHistogramBins - 1);
+            // A non-finite p (a diverging step) lands in bin 0 rather than at an undefined index.
+            kb.nan_to_num_(0, kKeepHistogramBins - 1, 0).floor_().clamp_(0, kKeepHistogramBins - 1);
             count(p.u_keep_hist, kb.add_(p.u_keep_offsets));
         }
     }
