@@ -252,9 +252,24 @@ void read_value(const json& j, std::uint64_t& v, const std::string& f) {
         throw ConfigError(f, "must not be negative");
     read_integer(j, v, f);
 }
+// Whether `s` is well-formed UTF-8 (JSON text and HDF5 attributes of run files must be).
+bool is_utf8(const std::string& s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : -1;
+        if (extra < 0 || (extra > 0 && i + static_cast<std::size_t>(extra) >= s.size())) return false;
+        for (int k = 1; k <= extra; ++k)
+            if ((static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) >> 6) != 0x2) return false;
+        i += static_cast<std::size_t>(extra) + 1;
+    }
+    return true;
+}
+
 void read_value(const json& j, std::string& v, const std::string& f) {
     if (!j.is_string()) type_error(f, "a string", j);
     v = j.get<std::string>();
+    if (!is_utf8(v)) throw ConfigError(f, "must be UTF-8 text");
 }
 void read_value(const json& j, std::vector<int>& v, const std::string& f) {
     std::vector<int> out;
@@ -369,7 +384,7 @@ void overlay(RunConfig& config, const json& j) {
 json parse_json(std::string_view text, const std::string& what) {
     try {
         return json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // syntax, and numbers beyond double's range
         throw ConfigError("", what + " is not valid JSON: " + e.what());
     }
 }
@@ -388,7 +403,8 @@ void require(bool ok, const std::string& field, const T& message) {
 }  // namespace
 
 std::string config_to_json(const RunConfig& config, int indent) {
-    return to_json_value(config).dump(indent);
+    // Strings were checked to be UTF-8 when read; a configuration built in code is written anyway.
+    return to_json_value(config).dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 RunConfig config_from_json(std::string_view text) {
@@ -445,7 +461,7 @@ void apply_override(RunConfig& config, std::string_view assignment) {
     } else {
         try {
             value = json::parse(raw);
-        } catch (const json::parse_error&) {
+        } catch (const json::exception&) {
             value = raw;  // reported below as a type error naming the field
         }
     }

@@ -93,6 +93,15 @@ SweepPlan expand_sweep(const SweepSpec& spec, const std::vector<std::string>& ov
 
     std::vector<SweepEntry> entries = spec.list;
     if (entries.empty()) entries.push_back({});
+    // The number of runs before any is built: a grid of a few long axes multiplies up quickly.
+    double runs =
+        static_cast<double>(entries.size()) * static_cast<double>(std::max<std::size_t>(spec.seeds.size(), 1));
+    for (const auto& axis : spec.grid)
+        runs *= static_cast<double>(axis.values_json.size());
+    if (runs > kMaxSweepRuns)
+        throw ConfigError("grid", "the sweep " + spec.source + " would have " +
+                                      std::to_string(static_cast<long long>(runs)) + " runs (at most " +
+                                      std::to_string(kMaxSweepRuns) + ")");
     // Grid points as index vectors, first axis slowest.
     std::vector<std::vector<std::size_t>> points{{}};
     for (const auto& axis : spec.grid) {

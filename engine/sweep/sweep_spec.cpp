@@ -89,7 +89,7 @@ SweepSpec parse_sweep_spec(const std::string& json_text, const std::string& sour
     ojson j;
     try {
         j = ojson::parse(json_text);
-    } catch (const ojson::parse_error& e) {
+    } catch (const ojson::exception& e) {  // syntax, and numbers beyond double's range
         throw ConfigError("", "sweep " + source + " is not valid JSON: " + e.what());
     }
     if (!j.is_object()) fail(s, "", "a sweep specification must be a JSON object");
@@ -143,7 +143,7 @@ SweepSpec parse_sweep_spec(const std::string& json_text, const std::string& sour
         } else if (k == "seeds") {
             if (v.is_number_integer()) {
                 const int n = integer(s, v, k);
-                if (n < 1) fail(s, k, "must be at least 1");
+                if (n < 1 || n > kMaxSweepRuns) fail(s, k, "must be between 1 and " + std::to_string(kMaxSweepRuns));
                 for (int i = 0; i < n; ++i)
                     s.seeds.push_back(static_cast<uint64_t>(i));
             } else if (v.is_array() && !v.empty()) {

@@ -39,6 +39,9 @@ struct SlurmSettings {
     std::vector<std::string> options;  // extra sbatch options, e.g. "--qos=normal"
 };
 
+// The most runs one sweep may expand to (seeds x list entries x grid points).
+constexpr int kMaxSweepRuns = 100000;
+
 struct SweepSpec {
     std::string source;                  // file path or "builtin:NAME", for messages
     std::string base_dir;                // folder relative config files are resolved against
