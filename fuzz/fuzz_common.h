@@ -111,8 +111,9 @@ struct Cursor {
 // FUZZ_KNOWN is set, so that a fuzzing session looks past them for new ones. tools/fuzz.sh sets it
 // while fuzzing, never while replaying the regression inputs. Drop a tolerance once its bug is
 // fixed. Tolerated now:
-//   - fuzz_run_file: HDF5's SWMR read retries sleep for ages on a corrupt superblock (the
-//     H5_nanosleep of fuzz_run_file.cpp);
+//   - fuzz_run_file: HDF5's SWMR read retries sleep for ages on damaged metadata where a reader
+//     opens a run file with the default number of attempts (the H5_nanosleep of
+//     fuzz_run_file.cpp);
 //   - fuzz_config, fuzz_sweep: nlohmann::json exceptions instead of ConfigError, and in
 //     fuzz_sweep a std::filesystem error (tolerating_known below);
 //   - fuzz_sweep: an unbounded (and wrapping) "seeds" count (known_seed_count of fuzz_sweep.cpp).

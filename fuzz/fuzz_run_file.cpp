@@ -1,6 +1,7 @@
 // Structure-aware fuzzing of the run-file readers: read_run (all segments), read_weights,
-// read_instrumentation (/instrument), read_analysis (/analysis of the segments, the sidecar
-// RUN.analysis.hdf5 and unsaved-results JSON files) and build_table (the thesis's tables). The
+// read_instrumentation (/instrument), unit_histogram_epochs and read_unit_histograms (per-unit
+// histograms), read_analysis (/analysis of the segments, the sidecar RUN.analysis.hdf5 and
+// unsaved-results JSON files) and build_table (the thesis's tables). The
 // input describes the files; the target writes them with HDF5's API and every reader must
 // answer with a RunFileError or a result, never a crash. (Raw byte mutations of an HDF5 file
 // would mostly exercise HDF5's own parser, which the lab cannot change.)
@@ -62,16 +63,13 @@
 
 #include "engine/runfile/run_analysis.h"
 #include "engine/runfile/run_file.h"
+#include "engine/runfile/run_file_instrument.h"
 #include "engine/runfile/tables.h"
 #include "fuzz/fuzz_common.h"
 
-namespace {
-
-namespace fs = std::filesystem;
-
-// HDF5 retries a metadata read that fails its checksum in SWMR reading mode up to 100 times,
-// sleeping 1 ns, 2 ns, 4 ns, ... in between (H5_nanosleep): a run file with a corrupt superblock
-// makes read_run hang for ages (a known finding: fuzz/regressions/fuzz_run_file/timeout-swmr-*).
+// HDF5 retries a metadata read that fails its checksum in SWMR reading mode, sleeping 1 ns, 2 ns,
+// 4 ns, ... in between (H5_nanosleep): with the default of 100 attempts, a reader that opens a
+// damaged run file so waits for ages (a known finding: fuzz/regressions/fuzz_run_file/timeout-swmr-*).
 // This definition interposes HDF5's (the library calls it through its PLT) and sleeps as HDF5
 // does, unless FUZZ_KNOWN is set (fuzz_common.h): then it skips those sleeps.
 extern "C" void H5_nanosleep(uint64_t nanosec) {
@@ -82,6 +80,10 @@ extern "C" void H5_nanosleep(uint64_t nanosec) {
     while (nanosleep(&t, &t) == -1 && errno == EINTR) {
     }
 }
+
+namespace {
+
+namespace fs = std::filesystem;
 
 // ------------------------------------------------------------------ the older generator
 
@@ -657,6 +659,18 @@ void read_everything(const std::string& path, uint8_t flags) {
                                          " step row(s), " + std::to_string(epochs) + " epoch row(s)");
     } catch (const normout::RunFileError& e) {
         said("read_instrumentation", e.what());
+    }
+    // Per-unit histograms (the lab's neuron inspector) of the first and last instrumented layer.
+    for (size_t k = 0; k < info.instrumented.size() && k < 2; ++k) {
+        const int layer = info.instrumented[k ? info.instrumented.size() - 1 : 0].index;
+        try {
+            const auto epochs = normout::unit_histogram_epochs(path, layer);
+            said("unit_histogram_epochs", std::to_string(epochs.size()) + " epoch(s)");
+            const auto h = normout::read_unit_histograms(path, layer, epochs.empty() ? 1 : epochs.back());
+            said("read_unit_histograms", std::to_string(h.units) + " unit(s), " + std::to_string(h.bins) + " bin(s)");
+        } catch (const normout::RunFileError& e) {
+            said("unit histograms", e.what());
+        }
     }
     try {
         const auto a = normout::read_analysis(path);

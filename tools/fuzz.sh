@@ -42,6 +42,7 @@ if [ -z "$cli" ] && [ -x build/app/normout ]; then cli=build/app/normout; fi
 "$python" fuzz/make_seeds.py "$corpus" ${cli:+--cli "$cli"} --cache "$out/seed-cache"
 
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
+export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1
 limits=(-timeout=10 -rss_limit_mb=2048)
 status=0

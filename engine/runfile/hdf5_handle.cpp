@@ -423,6 +423,12 @@ H5Handle open_object(hid_t parent, const std::string& name, H5I_type_t kind, con
 }
 }  // namespace
 
+H5Handle open_swmr_read(const std::string& path) {
+    H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    if (!fapl || H5Pset_metadata_read_attempts(fapl.get(), 28) < 0) return H5Handle(H5I_INVALID_HID, H5Fclose);
+    return H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get()), H5Fclose);
+}
+
 H5Handle open_group(hid_t parent, const std::string& name) {
     return open_object(parent, name, H5I_GROUP, group_label(parent, name));
 }

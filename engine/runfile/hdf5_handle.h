@@ -123,6 +123,12 @@ hsize_t file_size_of(hid_t obj);
 
 // Opening with messages that name the object: "group /data: missing", "group /data: expected a
 // group, found a dataset".
+// Opens a file for SWMR reading (live files, files of killed writers and closed ones alike).
+// A metadata read that fails its checksum is retried (a live writer may be mid-write), sleeping
+// 1, 2, 4, ... ns in between; HDF5's default of 100 attempts would keep a reader of a damaged
+// file waiting for ages, so this allows 28 (at most about 0.27 s of waiting). Invalid on failure.
+H5Handle open_swmr_read(const std::string& path);
+
 H5Handle open_group(hid_t parent, const std::string& name);
 H5Handle open_dataset(hid_t parent, const std::string& name);
 // Names of a group's links and of an object's attributes, whatever their length.

@@ -857,7 +857,7 @@ AnalysisData read_all(const std::string& run_path, bool skip_unreadable_unsaved)
     // Older files kept their analysis in the run file's segments.
     for (const auto& seg : info.segments) {
         try {
-            H5Handle f(H5Fopen(seg.path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT), H5Fclose);
+            H5Handle f = h5::open_swmr_read(seg.path);
             if (!f) f = h5::file(H5Fopen(seg.path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open the file");
             if (H5Lexists(f.get(), "analysis", H5P_DEFAULT) <= 0) continue;
             H5Handle root = h5::open_group(f.get(), "analysis");

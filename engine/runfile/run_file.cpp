@@ -380,13 +380,7 @@ struct Segment {
 H5Handle open_for_reading(const std::string& path) {
     if (!fs::exists(path)) throw RunFileError("file not found");
     if (H5Fis_hdf5(path.c_str()) <= 0) throw RunFileError("not an HDF5 file (or damaged beyond reading)");
-    // SWMR reading works on live files, on files of killed writers and on closed ones alike. A
-    // metadata read that fails its checksum is retried (a live writer may be mid-write), sleeping
-    // 1, 2, 4, ... ns in between; HDF5's default of 100 attempts would keep a reader of a damaged
-    // file waiting for ages. 28 attempts wait at most about 0.27 s in all.
-    H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-    if (!fapl || H5Pset_metadata_read_attempts(fapl.get(), 28) < 0) throw RunFileError("cannot set up reading");
-    H5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get()), H5Fclose);
+    H5Handle f = h5::open_swmr_read(path);
     if (!f) {
         H5Handle plain(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
         if (!plain)

@@ -322,7 +322,7 @@ namespace normout {
 namespace {
 
 H5Handle open_segment(const std::string& path) {
-    H5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT), H5Fclose);
+    H5Handle f = h5::open_swmr_read(path);
     if (!f) f = H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
     if (!f) throw RunFileError(path + ": cannot open the file");
     return f;
