@@ -58,7 +58,7 @@ for target in "${targets[@]}"; do
       failed=$((failed + 1))
       status=1
       echo "$target fails again on $input:"
-      grep -E -A14 "ERROR|FINDING|SUMMARY|deadly|terminate called|ALARM" "$work/replay.log" | head -40
+      grep -E -A14 "ERROR|FINDING|SUMMARY|deadly|terminate called|ALARM|runtime error" "$work/replay.log" | head -40 || true
     fi
   done
   [ ${#regressions[@]} -eq 0 ] ||
@@ -79,7 +79,7 @@ for target in "${targets[@]}"; do
     grep -E "^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units" "$work/$target.log" || true
   else
     status=1
-    grep -E -A14 "ERROR|FINDING|SUMMARY|deadly|terminate called|ALARM" "$work/$target.log" | head -60
+    grep -E -A14 "ERROR|FINDING|SUMMARY|deadly|terminate called|ALARM|runtime error" "$work/$target.log" | head -60 || true
   fi
   for a in "$artifacts"/crash-* "$artifacts"/timeout-* "$artifacts"/oom-* "$artifacts"/leak-*; do
     [ -f "$a" ] || continue
