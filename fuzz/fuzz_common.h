@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -107,45 +106,13 @@ struct Cursor {
     }
 };
 
-// Known findings (reported, their inputs kept in fuzz/regressions/<target>/) are tolerated while
-// FUZZ_KNOWN is set, so that a fuzzing session looks past them for new ones. tools/fuzz.sh sets it
-// while fuzzing, never while replaying the regression inputs. Drop a tolerance once its bug is
-// fixed. Tolerated now:
-//   - fuzz_run_file: HDF5's SWMR read retries sleep for ages on damaged metadata where a reader
-//     opens a run file with the default number of attempts (the H5_nanosleep of
-//     fuzz_run_file.cpp);
-//   - fuzz_config, fuzz_sweep: nlohmann::json exceptions instead of ConfigError, and in
-//     fuzz_sweep a std::filesystem error (tolerating_known below);
-//   - fuzz_sweep: an unbounded (and wrapping) "seeds" count (known_seed_count of fuzz_sweep.cpp).
+// FUZZ_KNOWN is set by tools/fuzz.sh while fuzzing, never while replaying the regression inputs
+// of fuzz/regressions/<target>/. Findings once tolerated here are all fixed now; what remains is a
+// speed-up only: fuzz_run_file skips the sleeps of HDF5's retries of damaged metadata (its
+// H5_nanosleep).
 inline bool tolerate_known() {
     static const bool known = std::getenv("FUZZ_KNOWN") != nullptr;
     return known;
-}
-
-// Runs f; with FUZZ_KNOWN set, swallows the known findings of the configuration and sweep code,
-// which throw other exceptions where ConfigError is documented:
-//   - type_error 316: a --set value that is not UTF-8 (apply_override; config_to_json for a
-//     string setting), fuzz/regressions/fuzz_config/crash-{a910f389...,set-name-not-utf8},
-//     fuzz/regressions/fuzz_sweep/crash-f30cb711...;
-//   - out_of_range 406: a number beyond double's range, as 1e400 (apply_override, config_from_json
-//     and the other JSON overlays, parse_sweep_spec), fuzz/regressions/fuzz_config/crash-{fd4f6829...,
-//     config-json-number-overflow}, fuzz/regressions/fuzz_sweep/crash-spec-json-number-overflow;
-//   - std::filesystem::filesystem_error "File name too long": expand_sweep's fs::exists on a
-//     "config" file name longer than 255 bytes, fuzz/regressions/fuzz_sweep/crash-{185cc5db...,
-//     config-file-name-too-long}.
-// (Without FUZZ_KNOWN nothing is caught, so that an uncaught exception's stack trace shows where it
-// was thrown; with it, other json exceptions are rethrown from here: replay the input without
-// FUZZ_KNOWN to see where.)
-template <class F>
-void tolerating_known(F&& f) {
-    if (!tolerate_known()) return f();
-    try {
-        f();
-    } catch (const nlohmann::json::exception& e) {
-        if (e.id != 316 && e.id != 406) throw;
-    } catch (const std::filesystem::filesystem_error& e) {
-        if (e.code() != std::errc::filename_too_long) throw;
-    }
 }
 
 }  // namespace fuzz

@@ -35,18 +35,6 @@ constexpr uint64_t kMaxRuns = 2000;
     std::abort();
 }
 
-// A known finding, tolerated with FUZZ_KNOWN (fuzz_common.h): parse_sweep_spec reads "seeds": N
-// through a cast to int that wraps (4294967298 gives 2 seeds) and pushes N seeds with no upper
-// bound, so a large N allocates gigabytes (fuzz/regressions/fuzz_sweep/oom-*). Such specs are
-// skipped then.
-bool known_seed_count(const std::string& spec) {
-    if (!fuzz::tolerate_known()) return false;
-    const auto j = nlohmann::ordered_json::parse(spec, nullptr, false);
-    if (!j.is_object()) return false;
-    const auto it = j.find("seeds");
-    return it != j.end() && it->is_number_integer() && it->get<int64_t>() > 100000;
-}
-
 std::vector<std::string> split(const std::string& text, char sep) {
     std::vector<std::string> out;
     size_t begin = 0;
@@ -111,7 +99,6 @@ void one_input(const uint8_t* data, size_t size) {
         for (const auto& line : split(parts[1], '\n'))
             if (!line.empty()) overrides.push_back(line);
     if (parts.size() > 2) fuzz::write_file(spec_dir + "/base.json", parts[2]);
-    if (known_seed_count(parts[0])) return;
     normout::SweepPlan plan;
     try {
         normout::SweepSpec spec = normout::parse_sweep_spec(parts[0], spec_dir + "/fuzz.json", spec_dir);
@@ -146,6 +133,6 @@ void one_input(const uint8_t* data, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    fuzz::tolerating_known([&] { one_input(data, size); });
+    one_input(data, size);
     return 0;
 }

@@ -240,6 +240,92 @@ class TestInstrument : public QObject {
         QCOMPARE(total, 128.0);
     }
 
+    // The CPU's fused passes (instrumentation_cpu.h) against the tensor operations a GPU runs,
+    // both on the CPU: the same keep masks (same seed), so every count must agree and every sum
+    // within float rounding. 2-D and 4-D layers; zeros, values beyond the first step's range, and
+    // NaN and infinities in the last step.
+    void cpuPassesEqualDeviceOperations() {
+        for (const bool flat : {true, false}) {
+            LayerSpec spec;
+            spec.type = "normout";
+            spec.variant = "temporal-max";
+            LayerInfo n = surgery_layer("NormOut");
+            n.custom = spec;
+            std::vector<LayerInfo> table;
+            if (flat) table.push_back(layer("Flatten"));
+            table.push_back(n);
+            Net net = build_model(table, {0.f, 0.f, 0.f}, {1.f, 1.f, 1.f});
+            net->train();
+            InstrumentConfig cfg;
+            cfg.histogram_bins = 16;
+            cfg.neurons = {1, 2, 1};
+            at::manual_seed(11);
+            std::vector<at::Tensor> batches;
+            for (int b = 0; b < 4; ++b)
+                batches.push_back(at::relu(at::randn({32, 3, 4, 4})) * (b + 1) - (b == 2 ? 0.5 : 0.0));
+            batches.back().view(-1)[5] = NAN;
+            batches.back().view(-1)[17] = INFINITY;
+            batches.back().view(-1)[40] = -INFINITY;
+            auto run = [&](bool device_ops) {
+                Instrumentation instr(net, cfg, {3, 4, 4});
+                instr.use_device_ops_on_cpu(device_ops);
+                at::manual_seed(3);
+                std::vector<LayerStepStats> rows;
+                for (const auto& b : batches) {
+                    instr.set_active(true, 1);
+                    net->forward(b);
+                    for (const auto& r : instr.drain())
+                        rows.push_back(r);
+                }
+                return std::make_pair(rows, instr.end_epoch(1)[0]);
+            };
+            const auto [cpu_rows, cpu] = run(false);
+            const auto [dev_rows, dev] = run(true);
+            const QString where = flat ? "2-D" : "4-D";
+            QCOMPARE(cpu.unit_edges, dev.unit_edges);
+            QVERIFY2(cpu.unit_hists == dev.unit_hists, qPrintable(where));
+            QVERIFY2(cpu.unit_keep_hists == dev.unit_keep_hists, qPrintable(where));
+            QVERIFY(!cpu.unit_keep_hists.empty());
+            QCOMPARE(cpu.hist_edges, dev.hist_edges);
+            {
+                QString d;
+                for (std::size_t i = 0; i < cpu.hist_counts.size(); ++i)
+                    d += QString(" %1/%2").arg(cpu.hist_counts[i]).arg(dev.hist_counts[i]);
+                QVERIFY2(cpu.hist_counts == dev.hist_counts, qPrintable(where + d));
+            }
+            QCOMPARE(cpu.hist_zero, dev.hist_zero);
+            QCOMPARE(cpu.hist_under, dev.hist_under);
+            QCOMPARE(cpu.hist_over, dev.hist_over);
+            QVERIFY2(cpu.keep_hist == dev.keep_hist, qPrintable(where));
+            QVERIFY2(cpu.neuron_hists == dev.neuron_hists, qPrintable(where));
+            QCOMPARE(cpu.neuron_rate, dev.neuron_rate);
+            for (std::size_t u = 0; u < dev.neuron_mean.size(); ++u) {
+                const bool finite = std::isfinite(dev.neuron_mean[u]);
+                QCOMPARE(std::isfinite(cpu.neuron_mean[u]), finite);
+                if (finite) {
+                    QVERIFY(near(cpu.neuron_mean[u], dev.neuron_mean[u], 1e-5));
+                    QVERIFY(near(cpu.neuron_std[u], dev.neuron_std[u], 1e-4));
+                }
+            }
+            QCOMPARE(cpu_rows.size(), dev_rows.size());
+            for (std::size_t r = 0; r < cpu_rows.size(); ++r) {
+                const LayerStepStats &a = cpu_rows[r], &b = dev_rows[r];
+                for (const auto& [x, y] : {std::pair{a.input, b.input}, std::pair{a.output, b.output}}) {
+                    QCOMPARE(std::isnan(x.mean), std::isnan(y.mean));
+                    if (std::isnan(y.mean)) continue;
+                    QVERIFY(near(x.mean, y.mean, 1e-5));
+                    QVERIFY(near(x.var, y.var, 1e-4));
+                    QCOMPARE(x.max, y.max);
+                    QCOMPARE(x.sparsity, y.sparsity);
+                }
+                QVERIFY(near(a.keep.realised_drop, b.keep.realised_drop, 1e-12));
+                QVERIFY(near(a.keep.frac_p_low, b.keep.frac_p_low, 1e-12));
+                QVERIFY(near(a.keep.frac_p_high, b.keep.frac_p_high, 1e-12));
+                if (!std::isnan(b.keep.mean_p)) QVERIFY(near(a.keep.mean_p, b.keep.mean_p, 1e-5));
+            }
+        }
+    }
+
     void layerChoiceAndValidation() {
         const RunConfig c = normout::test::TinyRun().hidden(16).config("thesis/temporal-softmax-48-51-T100");
         Net net = build_model(layer_table(c.model, 3, 10), {0.f, 0.f, 0.f}, {1.f, 1.f, 1.f});

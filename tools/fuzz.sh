@@ -43,7 +43,8 @@ if [ -z "$cli" ] && [ -x build/app/normout ]; then cli=build/app/normout; fi
 
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0
-export UBSAN_OPTIONS=print_stacktrace=1
+# halt_on_error: float-cast-overflow is built recoverable (fuzz/CMakeLists.txt) but must stop too.
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 limits=(-timeout=10 -rss_limit_mb=2048)
 status=0
 
@@ -72,8 +73,7 @@ for target in "${targets[@]}"; do
   artifacts=$work/artifacts-$target
   mkdir -p "$artifacts" "$corpus/$target"
   echo "fuzzing $target for ${seconds}s"
-  # FUZZ_KNOWN: known findings (reported; replayed above from fuzz/regressions/) are tolerated
-  # while fuzzing, so that a session looks past them for new ones (fuzz/fuzz_common.h lists them).
+  # FUZZ_KNOWN: skips sleeps that only slow fuzzing down (fuzz/fuzz_common.h).
   if FUZZ_KNOWN=1 "$out/$target" -max_total_time="$seconds" -max_len="$max_len" "${limits[@]}" \
        -artifact_prefix="$artifacts/" -print_final_stats=1 "$corpus/$target" >"$work/$target.log" 2>&1; then
     grep -E "^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units" "$work/$target.log" || true

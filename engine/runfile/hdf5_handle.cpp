@@ -1,11 +1,14 @@
 #include "engine/runfile/hdf5_handle.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <new>
+#include <sstream>
 #include <stdexcept>
 
 namespace normout {
@@ -492,6 +495,15 @@ long long read_int_attribute(hid_t obj, const std::string& name, long long min, 
         throw RunFileError(label + ": " + std::to_string(v) + " is out of range [" + std::to_string(min) + ", " +
                            std::to_string(max) + "]");
     return v;
+}
+
+long long whole_number(double v, long long min, long long max, const std::string& what) {
+    if (!std::isfinite(v) || v != std::trunc(v) || v < static_cast<double>(min) || v > static_cast<double>(max)) {
+        std::ostringstream os;
+        os << what << ": " << v << " is not a whole number in [" << min << ", " << max << "]";
+        throw RunFileError(os.str());
+    }
+    return static_cast<long long>(v);
 }
 
 std::vector<float> read_floats_attribute(hid_t obj, const std::string& name, hsize_t max_elements) {

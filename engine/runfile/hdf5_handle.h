@@ -3,6 +3,7 @@
 // printing is silenced; failures throw RunFileError with the file name.
 #include <hdf5.h>
 
+#include <cstdint>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -147,6 +148,15 @@ bool has_attribute(hid_t obj, const std::string& name);
 std::string read_string_attribute(hid_t obj, const std::string& name, std::size_t max_bytes = kMaxStringBytes);
 long long read_int_attribute(hid_t obj, const std::string& name, long long min = std::numeric_limits<long long>::min(),
                              long long max = std::numeric_limits<long long>::max());
+// A count kept in a float64 series (an epoch, a global step): finite, whole and within
+// [min, max], else RunFileError naming `what` (a cast of 1e248 or NaN to int is undefined).
+long long whole_number(double v, long long min, long long max, const std::string& what);
+inline int epoch_number(double v, const std::string& what) {
+    return static_cast<int>(whole_number(v, 0, std::numeric_limits<int>::max(), what));
+}
+inline int64_t step_number(double v, const std::string& what) {
+    return whole_number(v, 0, int64_t{1} << 53, what);  // doubles count exactly up to 2^53
+}
 // Numbers (float or integer in the file), a scalar or a 1-D list.
 std::vector<float> read_floats_attribute(hid_t obj, const std::string& name, hsize_t max_elements = kMaxListElements);
 // Strings (variable- or fixed-length), a scalar or a 1-D list.

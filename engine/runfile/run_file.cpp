@@ -457,7 +457,7 @@ Segment read_segment(const std::string& path) {
     }
     s.epochs.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-        s.epochs[i].epoch = static_cast<int>(epochs[i]);
+        s.epochs[i].epoch = h5::epoch_number(epochs[i], "/metrics/epoch/epoch");
         for (std::size_t c = 0; c < cols.size(); ++c)
             s.epochs[i].*(kEpochSeries[c].member) = cols[c][i];
     }
@@ -472,8 +472,8 @@ Segment read_segment(const std::string& path) {
     }
     s.steps.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-        s.steps[i].global_step = static_cast<int64_t>(gs[i]);
-        s.steps[i].epoch = static_cast<int>(ep[i]);
+        s.steps[i].global_step = h5::step_number(gs[i], "/metrics/step/global_step");
+        s.steps[i].epoch = h5::epoch_number(ep[i], "/metrics/step/epoch");
         for (std::size_t c = 0; c < cols.size(); ++c)
             s.steps[i].*(kStepSeries[c].member) = cols[c][i];
     }

@@ -257,7 +257,7 @@ void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
             auto& list = out.steps[l.index];
             list.resize(n);
             for (std::size_t i = 0; i < n; ++i) {
-                list[i].global_step = static_cast<int64_t>(gs[i]);
+                list[i].global_step = h5::step_number(gs[i], group_name(l.index) + "/steps/global_step");
                 list[i].layer = l.index;
                 list[i].has_keep = l.keep;
                 for (std::size_t c = 0; c < series.size(); ++c)
@@ -293,7 +293,7 @@ void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
             list.resize(n);
             for (std::size_t e = 0; e < n; ++e) {
                 LayerEpochSnapshot& s = list[e];
-                s.epoch = static_cast<int>(epochs[e]);
+                s.epoch = h5::epoch_number(epochs[e], group_name(l.index) + "/epochs/epoch");
                 s.layer = l.index;
                 s.neuron_mean.assign(mean.begin() + e * u, mean.begin() + (e + 1) * u);
                 s.neuron_std.assign(stdv.begin() + e * u, stdv.begin() + (e + 1) * u);
@@ -376,7 +376,7 @@ std::map<int, UnitRow> unit_rows(const std::string& path, int layer, int64_t& un
             n = std::min<hsize_t>(n, epochs.size());
             for (hsize_t r = 0; r < n; ++r)
                 if (std::isfinite(edges[r * (static_cast<hsize_t>(bins) + 1)]) && std::isfinite(epochs[r]))
-                    rows[static_cast<int>(epochs[r])] = {seg.path, r};
+                    rows[h5::epoch_number(epochs[r], epochs_path + "/epoch")] = {seg.path, r};
         } catch (const RunFileError& e) {
             throw RunFileError(seg.path + ": " + e.what());
         }

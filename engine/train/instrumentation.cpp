@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/model/layers.h"
+#include "engine/train/instrumentation_cpu.h"
 
 namespace normout {
 
@@ -120,33 +121,28 @@ void Instrumentation::set_active(bool active, int64_t global_step) {
 void Instrumentation::observe(int index, const at::Tensor& input, const at::Tensor& output) {
     if (!active_ || !net_->is_training()) return;
     torch::NoGradGuard no_grad;
-    const std::size_t k = by_index_.at(index);
-    Probe& p = *probes_[k];
+    Probe& p = *probes_[by_index_.at(index)];
     const at::Tensor out = output.detach();
-    const auto dopt = out.options().dtype(at::kDouble);
-    const int bins = config_.histogram_bins;
-
-    // Per-step statistics: one queued row, read back at the next drain.
-    at::Tensor keep_row = at::full({4}, NAN, dopt);
-    at::Tensor p_full;
+    at::Tensor p_full, keep;
     if (p.info.keep) {
         const at::Tensor& last_p = p.normout ? p.normout->last_p : p.dropout->last_p;
         const at::Tensor& last_keep = p.normout ? p.normout->last_keep : p.dropout->last_keep;
         if (last_p.defined() && last_keep.defined()) {
             p_full = last_p.expand_as(last_keep).to(at::kFloat);
-            const double n = static_cast<double>(last_keep.numel());
-            keep_row =
-                at::stack({p_full.mean().to(at::kDouble), last_keep.sum().to(at::kDouble) / n,
-                           p_full.lt(0.05).sum().to(at::kDouble) / n, p_full.gt(0.95).sum().to(at::kDouble) / n});
+            keep = last_keep;
         }
     }
-    const at::Tensor out_stats = tensor_stats(out);
-    pending_.push_back(at::cat({tensor_stats(input), out_stats, keep_row}));
-    pending_ids_.emplace_back(step_, k);
+    prepare_accumulators(p, out);
+    if (out.device().is_cpu() && !device_ops_on_cpu_ && (!p_full.defined() || p_full.sizes() == out.sizes()))
+        observe_on_cpu(p, input, out, p_full, keep);
+    else
+        observe_on_device(p, input, out, p_full, keep);
+}
 
-    // Epoch accumulators.
-    const at::Tensor u = as_units(out);
-    const auto dims = unit_dims(u.dim());
+void Instrumentation::prepare_accumulators(Probe& p, const at::Tensor& out) {
+    const auto dopt = out.options().dtype(at::kDouble);
+    const auto lopt = out.options().dtype(at::kLong);
+    const int bins = config_.histogram_bins;
     if (p.n_sum.defined() && p.n_sum.device() != out.device()) {  // restored from a checkpoint
         for (at::Tensor* t : {&p.n_sum, &p.n_sumsq, &p.n_nonzero, &p.hist, &p.zero_count, &p.keep_hist, &p.neuron_hist,
                               &p.neuron_idx, &p.u_hist, &p.u_keep_hist})
@@ -163,12 +159,8 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
                                   out.options().dtype(at::kLong));
         p.neuron_hist = at::zeros({static_cast<int64_t>(p.info.neurons.size()) * (bins + 2)}, dopt);
     }
-    if (config_.per_neuron) {
-        p.n_sum += u.sum(dims, false, at::kDouble);
-        p.n_sumsq += (u * u).sum(dims, false, at::kDouble);
-        p.n_nonzero += u.ne(0).sum(dims, false, at::kDouble);
-        p.n_count += static_cast<double>(u.numel() / p.info.units);
-    }
+    if (!p.u_hist.defined()) p.u_hist = at::zeros({p.info.units * (bins + 3)}, lopt);
+    if (p.info.keep && !p.u_keep_hist.defined()) p.u_keep_hist = at::zeros({p.info.units * kKeepHistogramBins}, lopt);
     if (!p.range_set || !p.unit_range_set) {
         // The bins of this epoch (one read-back per layer and epoch) and, at the first recorded
         // step of the run, the per-unit bins fixed for the whole run.
@@ -190,6 +182,77 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
             p.unit_range_set = true;
         }
     }
+}
+
+void Instrumentation::observe_on_cpu(Probe& p, const at::Tensor& input, const at::Tensor& out, const at::Tensor& p_full,
+                                     const at::Tensor& keep) {
+    const at::Tensor in = input.detach().to(at::kFloat).contiguous();
+    const at::Tensor x = out.to(at::kFloat).contiguous();
+    const at::Tensor pv = p_full.defined() ? p_full.contiguous() : at::Tensor();
+    const at::Tensor kv = keep.defined() ? keep.to(at::kBool).contiguous() : at::Tensor();
+    cpu_instrument::LayerValues v;
+    v.x = x.data_ptr<float>();
+    v.p = pv.defined() ? pv.data_ptr<float>() : nullptr;
+    v.keep = kv.defined() ? kv.data_ptr<bool>() : nullptr;
+    v.batch = x.dim() > 0 ? x.size(0) : 1;
+    v.units = p.info.units;
+    v.positions = x.numel() / std::max<int64_t>(1, v.batch * v.units);
+    cpu_instrument::Accumulators acc;
+    acc.bins = config_.histogram_bins;
+    acc.lo = p.lo;
+    acc.hi = p.hi;
+    acc.ulo = p.ulo;
+    acc.uhi = p.uhi;
+    acc.keep_bins = kKeepHistogramBins;
+    if (config_.per_neuron) {
+        acc.n_sum = p.n_sum.data_ptr<double>();
+        acc.n_sumsq = p.n_sumsq.data_ptr<double>();
+        acc.n_nonzero = p.n_nonzero.data_ptr<double>();
+        p.n_count += static_cast<double>(v.batch * v.positions);
+    }
+    acc.hist = p.hist.data_ptr<double>();
+    acc.u_hist = p.u_hist.data_ptr<int64_t>();
+    if (v.p) {
+        acc.keep_hist = p.keep_hist.data_ptr<double>();
+        acc.u_keep_hist = p.u_keep_hist.data_ptr<int64_t>();
+    }
+    acc.neuron_hist = p.neuron_hist.data_ptr<double>();
+    acc.neurons = p.info.neurons;
+    const cpu_instrument::Moments mi = cpu_instrument::moments(in.data_ptr<float>(), in.numel());
+    const cpu_instrument::StepRow r = cpu_instrument::accumulate(v, acc);
+    p.zero_count += r.out.zero_fraction * static_cast<double>(x.numel());
+    pending_.push_back(
+        at::tensor(std::vector<double>{mi.mean, mi.var, mi.max, mi.zero_fraction, r.out.mean, r.out.var, r.out.max,
+                                       r.out.zero_fraction, r.mean_p, r.kept, r.p_low, r.p_high},
+                   at::kDouble));
+    pending_ids_.emplace_back(step_, by_index_.at(p.info.index));
+}
+
+void Instrumentation::observe_on_device(Probe& p, const at::Tensor& input, const at::Tensor& out,
+                                        const at::Tensor& p_full, const at::Tensor& keep) {
+    const auto dopt = out.options().dtype(at::kDouble);
+    const int bins = config_.histogram_bins;
+
+    // Per-step statistics: one queued row, read back at the next drain.
+    at::Tensor keep_row = at::full({4}, NAN, dopt);
+    if (p_full.defined()) {
+        const double n = static_cast<double>(keep.numel());
+        keep_row = at::stack({p_full.mean().to(at::kDouble), keep.sum().to(at::kDouble) / n,
+                              p_full.lt(0.05).sum().to(at::kDouble) / n, p_full.gt(0.95).sum().to(at::kDouble) / n});
+    }
+    const at::Tensor out_stats = tensor_stats(out);
+    pending_.push_back(at::cat({tensor_stats(input), out_stats, keep_row}));
+    pending_ids_.emplace_back(step_, by_index_.at(p.info.index));
+
+    // Epoch accumulators.
+    const at::Tensor u = as_units(out);
+    if (config_.per_neuron) {
+        const auto dims = unit_dims(u.dim());
+        p.n_sum += u.sum(dims, false, at::kDouble);
+        p.n_sumsq += (u * u).sum(dims, false, at::kDouble);
+        p.n_nonzero += u.ne(0).sum(dims, false, at::kDouble);
+        p.n_count += static_cast<double>(u.numel() / p.info.units);
+    }
     // Per-unit histograms: one bin index per value, offset by its unit's slot, counted with
     // bincount (CPU) or index_add_ (GPU; bincount would synchronise there).
     {
@@ -203,7 +266,6 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
             p.u_keep_offsets = (at::arange(units, fopt) * static_cast<double>(kKeepHistogramBins)).view(shape);
         }
         const auto lopt = x.options().dtype(at::kLong);
-        if (!p.u_hist.defined()) p.u_hist = at::zeros({units * slots}, lopt);
         auto count = [&](at::Tensor& acc, const at::Tensor& flat_index) {
             const at::Tensor idx = flat_index.to(at::kLong).flatten();
             if (idx.is_cuda())
@@ -216,7 +278,6 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
         b.masked_fill_(x.eq(0), 0);
         count(p.u_hist, b.add_(p.u_offsets));
         if (p_full.defined()) {
-            if (!p.u_keep_hist.defined()) p.u_keep_hist = at::zeros({units * kKeepHistogramBins}, lopt);
             at::Tensor kb = as_units(p_full) * static_cast<double>(kKeepHistogramBins);
             // A non-finite p (a diverging step) lands in bin 0 rather than at an undefined index.
             kb.nan_to_num_(0, kKeepHistogramBins - 1, 0).floor_().clamp_(0, kKeepHistogramBins - 1);
@@ -226,14 +287,19 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
     // Histograms with at::histc (parallel on the CPU, no synchronisation on a GPU): values on
     // the top edge fall in the last bin; values outside [lo, hi] are counted apart.
     const at::Tensor f = out.to(at::kFloat);
+    // at::histc bins NaN and infinities on the CPU (bin 0): they are moved out of its range first,
+    // and the infinities counted as under and over like any value outside it.
+    const double outside = p.lo - (p.hi - p.lo);
+    auto finite = [&](const at::Tensor& v) { return at::nan_to_num(v, outside, outside, outside); };
     auto add_hist = [&](at::Tensor&& slot, const at::Tensor& v) {
-        slot.narrow(0, 1, bins).add_(at::histc(v, bins, p.lo, p.hi).to(at::kDouble));
+        slot.narrow(0, 1, bins).add_(at::histc(finite(v), bins, p.lo, p.hi).to(at::kDouble));
         slot.narrow(0, 0, 1).add_(v.lt(p.lo).sum().to(at::kDouble));
         slot.narrow(0, bins + 1, 1).add_(v.gt(p.hi).sum().to(at::kDouble));
     };
     add_hist(p.hist.view({bins + 2}), f);
     p.zero_count += out_stats[3] * static_cast<double>(out.numel());
-    if (p_full.defined()) p.keep_hist += at::histc(p_full, kKeepHistogramBins, 0.0, 1.0).to(at::kDouble);
+    if (p_full.defined())
+        p.keep_hist += at::histc(at::nan_to_num(p_full, -1, -1, -1), kKeepHistogramBins, 0.0, 1.0).to(at::kDouble);
     for (std::size_t j = 0; j < p.info.neurons.size(); ++j)
         add_hist(p.neuron_hist.narrow(0, static_cast<int64_t>(j) * (bins + 2), bins + 2),
                  as_units(f).select(1, p.info.neurons[j]));

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "engine/config/config.h"
-#include "engine/runfile/layer_stats.h"
 #include "engine/model/model.h"
+#include "engine/runfile/layer_stats.h"
 
 namespace normout {
 
@@ -34,9 +34,18 @@ class Instrumentation {
     std::vector<std::pair<std::string, at::Tensor>> state() const;
     void load_state(const std::map<std::string, at::Tensor>& state);
 
+    // On the CPU the statistics come from two fused passes (instrumentation_cpu.h); with this set
+    // they come from the tensor operations a GPU runs instead, so that tests can compare the two.
+    void use_device_ops_on_cpu(bool on) { device_ops_on_cpu_ = on; }
+
   private:
     struct Probe;
     void observe(int index, const at::Tensor& input, const at::Tensor& output);
+    void prepare_accumulators(Probe& p, const at::Tensor& out);
+    void observe_on_cpu(Probe& p, const at::Tensor& input, const at::Tensor& out, const at::Tensor& p_full,
+                        const at::Tensor& keep);
+    void observe_on_device(Probe& p, const at::Tensor& input, const at::Tensor& out, const at::Tensor& p_full,
+                           const at::Tensor& keep);
 
     Net& net_;
     InstrumentConfig config_;
@@ -44,6 +53,7 @@ class Instrumentation {
     std::vector<std::unique_ptr<Probe>> probes_;
     std::map<int, std::size_t> by_index_;
     bool active_ = false;
+    bool device_ops_on_cpu_ = false;
     int64_t step_ = 0;
     std::vector<std::pair<int64_t, std::size_t>> pending_ids_;  // (step, probe) of each queued row
     std::vector<at::Tensor> pending_;                           // one row of statistics each
