@@ -23,7 +23,9 @@
 #include "support/fixtures.h"
 #include "support/tiny_run.h"
 #include "ui/compare_data.h"
+#include "engine/runfile/run_file_instrument.h"
 #include "ui/compare_view.h"
+#include "ui/unit_compare.h"
 #include "ui/figure_set.h"
 #include "ui/main_window.h"
 #include "ui/runs_browser.h"
@@ -207,6 +209,31 @@ class TestFigures : public QObject {
         for (const QString& p : b->selected_paths())
             paths.push_back(p.toStdString());
         QCOMPARE(v->table_text(), QString::fromStdString(to_csv(build_table(paths, TableKind::Accuracy))));
+
+        // Units: one unit of a shared layer, overlaid: each run's curve is that unit's last-epoch
+        // histogram from its file, as fractions of its values.
+        UnitCompare* u = v->units();
+        QVERIFY(u->layer_box()->count() >= 1);
+        const int layer = u->layer_box()->itemData(0).toInt();
+        u->select(layer, 3, -1);
+        QCOMPARE(u->histograms()->series_count(), 2);
+        for (int s = 0; s < 2; ++s) {
+            const std::string path = paths[static_cast<std::size_t>(s)];
+            const UnitHistograms h = read_unit_histograms(path, layer, unit_histogram_epochs(path, layer).back());
+            double total = 0;
+            for (int k = 0; k < h.bins + 3; ++k)
+                total += h.unit(3)[k];
+            QVector<double> expected;
+            for (int b = 0; b < h.bins; ++b)
+                expected << h.unit(3)[b + 2] / total;
+            bool found = false;
+            for (int t = 0; t < 2; ++t)
+                found |= u->histograms()->series_y(t) == expected;
+            QVERIFY2(found, qPrintable(u->note()));
+            QVERIFY2(u->histograms()->series_name(s).contains("temperature"),
+                     qPrintable(u->histograms()->series_name(s)));
+        }
+        QCOMPARE(u->keep_histograms()->series_count(), 2);  // the surgery layer is NormOut
     }
 
     void sweepRunsFromTheLab() {
@@ -277,6 +304,22 @@ class TestFigures : public QObject {
         QVERIFY(p.waitForFinished(60000));
         QVERIFY(p.exitCode() != 0);
         QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains("missing.h5"));
+
+        // A chosen unit's figures: the overlay names each run; a unit the layer lacks is an error.
+        const QString units_out = work_.path() + "/unit-figures";
+        p.start(lab, {"export", runs_[0], runs_[1], "--figures", units_out, "--formats", "pdf", "--unit", "48:3"});
+        QVERIFY(p.waitForFinished(120000));
+        QCOMPARE(p.exitCode(), 0);
+        for (const char* f : {"unit_layer48_unit3_histogram.pdf", "unit_layer48_unit3_keep.pdf",
+                              "unit_layer48_unit3_epochs_run1.pdf", "unit_layer48_unit3_epochs_run2.pdf",
+                              "unit_layer48_unit3_histogram.csv"})
+            QVERIFY2(QFile::exists(units_out + "/" + f), f);
+        const QString legend = pdf_text(units_out + "/unit_layer48_unit3_histogram.pdf");
+        QVERIFY2(legend.contains("temperature=1.0") && legend.contains("temperature=100.0"), qPrintable(legend));
+        p.start(lab, {"export", runs_[0], "--figures", units_out, "--unit", "48:100000"});
+        QVERIFY(p.waitForFinished(60000));
+        QVERIFY(p.exitCode() != 0);
+        QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains("no unit 100000"));
     }
 };
 

@@ -6,9 +6,11 @@
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QProcess>
 #include <QSettings>
 #include <QSlider>
+#include <QTabWidget>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
@@ -21,12 +23,15 @@
 #include "engine/runfile/run_file.h"
 #include "engine/session/training.h"
 #include "plots/live_plot.h"
+#include "plots/qcp.h"
 #include "support/cli_runner.h"
 #include "support/fixtures.h"
 #include "support/tiny_run.h"
 #include "ui/config_panel.h"
 #include "ui/dashboard.h"
 #include "ui/main_window.h"
+#include "engine/runfile/notable_units.h"
+#include "engine/runfile/run_file_instrument.h"
 #include "ui/neuron_inspector.h"
 #include "ui/run_watcher.h"
 #include "ui/training_controller.h"
@@ -250,6 +255,10 @@ class TestLab : public QObject {
         // Steps reach the plots (checked through their data).
         QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->loss_plot()) > 40, 60000);
         QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->layer_plot()) > 20, 30000);
+        // The inspector follows the epoch in progress: its per-unit histograms so far.
+        QTRY_VERIFY_WITH_TIMEOUT(w.inspector()->showing_epoch_in_progress(), 30000);
+        w.inspector()->select_unit(0);
+        QVERIFY(w.inspector()->showing_epoch_in_progress() ? !w.inspector()->neuron_histogram().isEmpty() : true);
         QTRY_VERIFY_WITH_TIMEOUT(!w.shown_run().epochs.empty(), 60000);  // an epoch: test accuracy appears
         QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->accuracy_plot()) > 0, 5000);
         // The loss curve is the run's per-step losses.
@@ -332,11 +341,68 @@ class TestLab : public QObject {
         QCOMPARE(inspector->histogram().size(), static_cast<int>(snap.hist_counts.size()));
         for (std::size_t b = 0; b < snap.hist_counts.size(); ++b)
             QCOMPARE(inspector->histogram()[int(b)], snap.hist_counts[b]);
-        inspector->neuron_box()->setCurrentIndex(1);  // neuron 5
-        const auto& nh = snap.neuron_hists.at(1);
-        QCOMPARE(inspector->neuron_histogram().size(), static_cast<int>(nh.size()) - 2);
-        QCOMPARE(inspector->neuron_histogram()[0], nh[1]);
+        inspector->neuron_box()->setCurrentIndex(1);  // tracked neuron 5
+        QCOMPARE(inspector->selected_unit(), int64_t(5));
+        // Its histogram is the file's per-unit histogram (bins fixed for the run), its keep
+        // probabilities too, and the heat map has every epoch.
+        const UnitHistograms units = read_unit_histograms(o.out_path, 51, 2);
+        QCOMPARE(inspector->neuron_histogram().size(), units.bins);
+        for (int b = 0; b < units.bins; ++b)
+            QCOMPARE(inspector->neuron_histogram()[b], units.unit(5)[b + 2]);
+        QCOMPARE(inspector->unit_keep_histogram().size(), units.keep.empty() ? 0 : kKeepHistogramBins);
         QCOMPARE(inspector->heatmap_epochs(), 3);
+
+        // Typing an index selects any unit, not only tracked ones.
+        inspector->neuron_box()->setEditText("17");
+        QCOMPARE(inspector->selected_unit(), int64_t(17));
+        QVERIFY2(inspector->selection_text().startsWith("Unit 17 of 32: rank "), qPrintable(inspector->selection_text()));
+
+        // A click on a point of the sorted means selects the unit drawn there; one on the firing
+        // rates, the unit at that rank of the rates.
+        w.tabs()->setCurrentWidget(inspector);
+        QTest::qWait(100);
+        for (QCustomPlot* plot : {inspector->means_plot(), inspector->rates_plot()}) {
+            const bool by_mean = plot == inspector->means_plot();
+            const int rank = by_mean ? 9 : 20;
+            const double value = by_mean ? inspector->sorted_means()[rank] : inspector->sorted_rates()[rank];
+            const QPoint at(qRound(plot->xAxis->coordToPixel(rank)), qRound(plot->yAxis->coordToPixel(value)));
+            QTest::mouseClick(plot, Qt::LeftButton, Qt::NoModifier, at);
+            const int64_t u = inspector->selected_unit();
+            QVERIFY(u >= 0 && u < 32);
+            if (by_mean) {
+                QCOMPARE(double(snap.neuron_mean[static_cast<std::size_t>(u)]), inspector->sorted_means()[rank]);
+                QVERIFY2(inspector->selection_text().contains(QString("rank %1 by mean").arg(rank + 1)),
+                         qPrintable(inspector->selection_text()));
+            } else {
+                QCOMPARE(double(snap.neuron_rate[static_cast<std::size_t>(u)]), inspector->sorted_rates()[rank]);
+                QVERIFY2(inspector->selection_text().contains(QString("(rank %1)").arg(rank + 1)),
+                         qPrintable(inspector->selection_text()));
+            }
+            QCOMPARE(inspector->neuron_box()->currentText(), QString::number(u));
+        }
+
+        // The notable units are the engine's, and a click on one selects it.
+        for (int k = 0; k < inspector->notable_box()->count(); ++k) {
+            inspector->notable_box()->setCurrentIndex(k);
+            const auto kind = static_cast<NotableKind>(inspector->notable_box()->currentData().toInt());
+            const UnitHistograms first = read_unit_histograms(o.out_path, 51, 1);
+            std::vector<NotableUnit> expected;
+            try {
+                expected = notable_units(units, kind, &first, 50);
+            } catch (const std::invalid_argument&) {
+            }
+            QCOMPARE(inspector->notable_list()->count(), static_cast<int>(expected.size()));
+            for (std::size_t i = 0; i < expected.size(); ++i)
+                QCOMPARE(inspector->notable_list()->item(int(i))->data(Qt::UserRole).toLongLong(), expected[i].unit);
+            if (kind == NotableKind::Changed) {
+                QVERIFY(!expected.empty());
+                QListWidget* list = inspector->notable_list();
+                const QRect r = list->visualItemRect(list->item(0));
+                QTest::mouseClick(list->viewport(), Qt::LeftButton, Qt::NoModifier, r.center());
+                QCOMPARE(inspector->selected_unit(), expected[0].unit);
+            }
+        }
+        inspector->neuron_box()->setCurrentIndex(1);
 
         // Updates far faster than 25 a second coalesce into capped redraws.
         QTest::qWait(100);  // redraws already requested happen

@@ -1,4 +1,5 @@
 #include "ui/compare_view.h"
+#include "ui/unit_compare.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -42,7 +43,8 @@ CompareView::CompareView(QWidget* parent)
       scatter_(new plots::LivePlot(tr("Flatness against robustness"), tr("Fisher-Rao norm (empirical)"), QString())),
       differences_(new QTableWidget),
       table_text_(new QPlainTextEdit),
-      tabs_(new QTabWidget) {
+      tabs_(new QTabWidget),
+      units_(new UnitCompare) {
     smoothing_->setRange(0.001, 1.0);
     smoothing_->setDecimals(3);
     smoothing_->setSingleStep(0.01);
@@ -120,6 +122,7 @@ CompareView::CompareView(QWidget* parent)
     tabs_->addTab(curves_page, tr("Curves"));
     tabs_->addTab(scatter_page, tr("Flatness vs robustness"));
     tabs_->addTab(table_page, tr("Thesis tables"));
+    tabs_->addTab(units_, tr("Units"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(tabs_);
@@ -191,6 +194,7 @@ void CompareView::set_runs(std::vector<RunData> runs) {
     redraw();
     redraw_scatter();
     rebuild_table();
+    units_->set_runs(pointers());
 }
 
 void CompareView::select_metric(int index) {

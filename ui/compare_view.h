@@ -2,7 +2,8 @@
 // Runs side by side: any recorded metric overlaid (seed groups as mean ± sd, smoothing, log
 // axes), the settings that differ, flatness against robustness (thesis section 4.3.1), the
 // thesis's tables built from the runs (copy or save as CSV, Markdown, LaTeX), and figure export
-// (PNG/PDF/SVG of a plot, its data as CSV, the whole thesis-style figure set).
+// (PNG/PDF/SVG of a plot, its data as CSV, the whole thesis-style figure set), and one unit of
+// a layer overlaid across the runs (UnitCompare).
 #include <QWidget>
 #include <vector>
 
@@ -22,6 +23,8 @@ class LivePlot;
 
 namespace normout::ui {
 
+class UnitCompare;
+
 class CompareView : public QWidget {
     Q_OBJECT
   public:
@@ -39,6 +42,8 @@ class CompareView : public QWidget {
     plots::LivePlot* curves() const { return curves_; }
     plots::LivePlot* scatter() const { return scatter_; }
     QTableWidget* differences() const { return differences_; }
+    UnitCompare* units() const { return units_; }
+    QTabWidget* tabs() const { return tabs_; }
 
   private:
     std::vector<const RunData*> pointers() const;
@@ -57,6 +62,7 @@ class CompareView : public QWidget {
     QTableWidget* differences_;
     QPlainTextEdit* table_text_;
     QTabWidget* tabs_;
+    UnitCompare* units_;
 };
 
 }  // namespace normout::ui

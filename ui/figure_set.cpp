@@ -61,24 +61,28 @@ QCustomPlot* make_print_plot(const QString& x_label, const QString& y_label) {
     return plot;
 }
 
+QStringList save_figure(QCustomPlot* plot, const QString& folder, const QString& stem, const FigureSetOptions& o) {
+    QStringList written;
+    plot->legend->setVisible(plot->legend->itemCount() > 0);
+    for (const QString& kind : o.kinds) {
+        const QString path = QDir(folder).filePath(stem + "." + kind);
+        const QString error = plots::export_plot(plot, path, o.format);
+        if (!error.isEmpty()) throw std::runtime_error(error.toStdString());
+        written << path;
+    }
+    const QString csv = QDir(folder).filePath(stem + ".csv");
+    const QString error = plots::export_csv(plot, csv);
+    if (!error.isEmpty()) throw std::runtime_error(error.toStdString());
+    written << csv;
+    return written;
+}
+
 QStringList export_figure_set(const std::vector<const RunData*>& runs, const QString& folder,
                               const FigureSetOptions& o) {
     if (runs.empty()) throw std::runtime_error("no runs to draw");
     if (!QDir().mkpath(folder)) throw std::runtime_error(folder.toStdString() + ": cannot create the folder");
     QStringList written;
-    auto save = [&](QCustomPlot* plot, const QString& stem) {
-        plot->legend->setVisible(plot->legend->itemCount() > 0);
-        for (const QString& kind : o.kinds) {
-            const QString path = QDir(folder).filePath(stem + "." + kind);
-            const QString error = plots::export_plot(plot, path, o.format);
-            if (!error.isEmpty()) throw std::runtime_error(error.toStdString());
-            written << path;
-        }
-        const QString csv = QDir(folder).filePath(stem + ".csv");
-        const QString error = plots::export_csv(plot, csv);
-        if (!error.isEmpty()) throw std::runtime_error(error.toStdString());
-        written << csv;
-    };
+    auto save = [&](QCustomPlot* plot, const QString& stem) { written << save_figure(plot, folder, stem, o); };
 
     std::vector<int> layers = o.layers;
     if (layers.empty()) {
@@ -209,6 +213,8 @@ QStringList export_figure_set(const std::vector<const RunData*>& runs, const QSt
                                         : QStringLiteral("flatness_vs_%1_%2").arg(m.attack, m.norm);
         save(plot.get(), stem);
     }
+    for (const auto& [layer, unit] : o.units)
+        written << export_unit_figures(runs, folder, layer, unit, o);
     return written;
 }
 

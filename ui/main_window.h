@@ -39,6 +39,7 @@ class MainWindow : public QMainWindow {
     ConfigPanel* config_panel() const { return config_; }
     Dashboard* dashboard() const { return dashboard_; }
     NeuronInspector* inspector() const { return inspector_; }
+    QTabWidget* tabs() const { return tabs_; }
     TrainingController* controller() const { return controller_; }
     RunWatcher* watcher() const { return watcher_; }
     const RunData& shown_run() const { return *shown_; }

@@ -23,8 +23,22 @@ void RunData::apply(const RunUpdate& u) {
     epochs.insert(epochs.end(), u.epochs.begin(), u.epochs.end());
     for (const auto& s : u.layer_steps)
         layer_steps[s.layer].push_back(s);
-    for (const auto& e : u.layer_epochs)
-        layer_epochs[e.layer].push_back(e);
+    for (const auto& e : u.layer_epochs) {
+        LayerEpochSnapshot kept = e;
+        if (!e.unit_hists.empty()) unit_latest[e.layer] = unit_histograms_of(e);
+        kept.unit_hists.clear();
+        kept.unit_hists.shrink_to_fit();
+        kept.unit_keep_hists.clear();
+        kept.unit_keep_hists.shrink_to_fit();
+        layer_epochs[e.layer].push_back(std::move(kept));
+        if (const auto it = epoch_so_far.find(e.layer); it != epoch_so_far.end() && it->second.epoch <= e.epoch)
+            epoch_so_far.erase(it);
+    }
+    for (const auto& e : u.layer_epoch_so_far) {
+        const auto done = layer_epochs.find(e.layer);
+        if (done == layer_epochs.end() || done->second.empty() || done->second.back().epoch < e.epoch)
+            epoch_so_far[e.layer] = e;
+    }
     for (const auto& [table, rows] : u.analysis) {
         auto& t = analysis.tables[table].rows;
         t.insert(t.end(), rows.begin(), rows.end());
@@ -34,6 +48,18 @@ void RunData::apply(const RunUpdate& u) {
         status = to_string(u.outcome.status);
         status_message = u.outcome.message;
     }
+}
+
+UnitHistograms unit_histograms_of(const LayerEpochSnapshot& s) {
+    UnitHistograms h;
+    h.layer = s.layer;
+    h.epoch = s.epoch;
+    h.bins = s.unit_edges.size() > 1 ? static_cast<int>(s.unit_edges.size()) - 1 : 0;
+    h.units = h.bins > 0 ? static_cast<int64_t>(s.unit_hists.size()) / (h.bins + 3) : 0;
+    h.edges = s.unit_edges;
+    h.counts = s.unit_hists;
+    h.keep = s.unit_keep_hists;
+    return h;
 }
 
 RunData load_run_data(const std::string& path) {

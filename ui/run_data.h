@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "engine/runfile/layer_stats.h"
-#include "engine/session/observer.h"
 #include "engine/runfile/run_analysis.h"
 #include "engine/runfile/run_file.h"
+#include "engine/session/observer.h"
 
 namespace normout::ui {
 
@@ -23,6 +23,7 @@ struct RunUpdate {
     std::vector<EpochRecord> epochs;
     std::vector<LayerStepStats> layer_steps;
     std::vector<LayerEpochSnapshot> layer_epochs;
+    std::vector<LayerEpochSnapshot> layer_epoch_so_far;  // the epoch in progress (replaces the last)
     std::vector<std::pair<std::string, std::vector<AnalysisRow>>> analysis;  // table, rows (attacks, flatness)
     std::vector<std::string> messages;
     bool paused_changed = false;
@@ -44,7 +45,12 @@ struct RunData {
     std::vector<StepRecord> steps;
     std::vector<InstrumentedLayer> layers;
     std::map<int, std::vector<LayerStepStats>> layer_steps;
+    // Finished epochs. Their per-unit histograms are not kept here (100 epochs of a 4096-unit
+    // layer would hold ~200 MB): the newest live ones are in unit_latest, the others are read
+    // from the run file when asked for (ui/unit_source.h).
     std::map<int, std::vector<LayerEpochSnapshot>> layer_epochs;
+    std::map<int, UnitHistograms> unit_latest;       // per layer, the newest finished epoch's
+    std::map<int, LayerEpochSnapshot> epoch_so_far;  // per layer, the epoch in progress (live)
     AnalysisData analysis;
     double ewma_alpha = 0.02;
 
@@ -52,6 +58,9 @@ struct RunData {
     // Appends a batch from the engine.
     void apply(const RunUpdate& update);
 };
+
+// The per-unit histograms a snapshot carries (none when bins or counts are missing).
+UnitHistograms unit_histograms_of(const LayerEpochSnapshot& s);
 
 // Reads a run file (all its segments): throws RunFileError with a clear message.
 RunData load_run_data(const std::string& path);

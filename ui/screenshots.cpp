@@ -3,8 +3,11 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QDir>
+#include <QElapsedTimer>
+#include <QListWidget>
 #include <QTabWidget>
 
+#include "engine/runfile/notable_units.h"
 #include "ui/compare_view.h"
 #include "ui/dashboard.h"
 #include "ui/main_window.h"
@@ -15,16 +18,27 @@ namespace normout::ui {
 void save_screenshots(MainWindow& window, const QString& folder) {
     QDir().mkpath(folder);
     auto* tabs = qobject_cast<QTabWidget*>(window.centralWidget());
+    // Long enough for the plots' coalesced redraws (a 40 ms timer) to happen.
     auto settle = [] {
-        for (int i = 0; i < 5; ++i)
-            QApplication::processEvents();
+        QElapsedTimer clock;
+        clock.start();
+        while (clock.elapsed() < 200)
+            QApplication::processEvents(QEventLoop::AllEvents, 20);
     };
     window.dashboard()->refresh_now();
     settle();
     window.grab().save(QDir(folder).filePath("lab-window.png"));
     window.dashboard()->grab().save(QDir(folder).filePath("lab-dashboard.png"));
     if (tabs) tabs->setCurrentWidget(window.inspector());
-    if (window.inspector()->neuron_box()->count() > 0) window.inspector()->neuron_box()->setCurrentIndex(0);
+    // A selected unit: the one that changed most since the first epoch, else the first tracked one.
+    NeuronInspector* inspector = window.inspector();
+    inspector->notable_box()->setCurrentIndex(
+        inspector->notable_box()->findData(static_cast<int>(NotableKind::Changed)));
+    settle();
+    if (inspector->notable_list()->count() > 0)
+        inspector->select_unit(inspector->notable_list()->item(0)->data(Qt::UserRole).toLongLong());
+    else if (inspector->neuron_box()->count() > 0)
+        inspector->neuron_box()->setCurrentIndex(0);
     settle();
     window.inspector()->grab().save(QDir(folder).filePath("lab-inspector.png"));
     if (tabs && window.compare_view()->run_count() > 0) {

@@ -38,6 +38,10 @@ class BatchingObserver : public TrainingObserver {
     void on_layer_epoch(const std::vector<LayerEpochSnapshot>& rows) override {
         batch_.layer_epochs.insert(batch_.layer_epochs.end(), rows.begin(), rows.end());
     }
+    bool wants_epoch_so_far() const override { return true; }
+    void on_layer_epoch_so_far(const std::vector<LayerEpochSnapshot>& rows) override {
+        batch_.layer_epoch_so_far = rows;  // only the newest matters
+    }
     void on_analysis(const std::string& table, const std::vector<AnalysisRow>& rows) override {
         batch_.analysis.emplace_back(table, rows);
         send();

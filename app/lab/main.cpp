@@ -69,7 +69,11 @@ int export_figures(int argc, char** argv) {
     const QCommandLineOption font("font", "Font family (default: the system's).", "family");
     const QCommandLineOption font_size("font-size", "Font size in points (default 9).", "points", "9");
     const QCommandLineOption raw("no-seed-groups", "Draw every run, not the mean of runs differing only by seed.");
-    parser.addOptions({figures, formats, size, dpi, font, font_size, raw});
+    const QCommandLineOption unit("unit",
+                                  "Also a unit's figures (repeatable): its histogram and keep probabilities across the "
+                                  "runs, and its histograms over the epochs.",
+                                  "LAYER:UNIT");
+    parser.addOptions({figures, formats, size, dpi, font, font_size, raw, unit});
     parser.process(app);
     const QStringList positional = parser.positionalArguments();
     if (!parser.isSet(figures) || positional.size() < 2) {
@@ -92,6 +96,17 @@ int export_figures(int argc, char** argv) {
         options.format.dpi <= 0 || options.format.font_points <= 0) {
         std::fprintf(stderr, "normout-lab export: bad --size, --dpi or --font-size\n");
         return 1;
+    }
+    for (const QString& u : parser.values(unit)) {
+        const QStringList parts = u.split(':');
+        bool ok_l = false, ok_u = false;
+        const int l = parts.size() == 2 ? parts[0].toInt(&ok_l) : -1;
+        const qlonglong n = parts.size() == 2 ? parts[1].toLongLong(&ok_u) : -1;
+        if (!ok_l || !ok_u || l < 0 || n < 0) {
+            std::fprintf(stderr, "normout-lab export: --unit takes LAYER:UNIT (numbers), not '%s'\n", qPrintable(u));
+            return 1;
+        }
+        options.units.emplace_back(l, n);
     }
     for (const QString& k : options.kinds)
         if (k != "pdf" && k != "svg" && k != "png") {

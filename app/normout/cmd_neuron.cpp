@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "command.h"
+#include "engine/runfile/notable_units.h"
 #include "engine/runfile/run_file.h"
 #include "engine/runfile/run_file_instrument.h"
 
@@ -66,13 +67,6 @@ int pick_epoch(const std::vector<int>& epochs, int wanted, const std::string& pa
     return wanted;
 }
 
-double total(const UnitHistograms& h, int64_t u) {
-    double n = 0;
-    for (int s = 0; s < h.bins + 3; ++s)
-        n += h.unit(u)[s];
-    return n;
-}
-
 int print_unit(const UnitHistograms& h, const InstrumentedLayer& l, int64_t u, bool csv) {
     const double* c = h.unit(u);
     const int bins = h.bins;
@@ -92,7 +86,7 @@ int print_unit(const UnitHistograms& h, const InstrumentedLayer& l, int64_t u, b
         return kExitOk;
     }
     fmt::print("Layer {} ({}), unit {} of {}, epoch {}: {:.0f} values\n", l.index, l.description, u, h.units, h.epoch,
-               total(h, u));
+               unit_total(h, u));
     fmt::print("  {:<27} {:>12.0f}\n", "zero", c[0]);
     fmt::print("  {:<27} {:>12.0f}\n", fmt::format("under (< {:.6g})", h.edges[0]), c[1]);
     for (int b = 0; b < bins; ++b)
@@ -108,16 +102,6 @@ int print_unit(const UnitHistograms& h, const InstrumentedLayer& l, int64_t u, b
                        h.keep[static_cast<std::size_t>(u * kKeepHistogramBins + b)]);
     }
     return kExitOk;
-}
-
-// Total-variation distance between a unit's normalised histograms (all slots) of two epochs.
-double tv_distance(const UnitHistograms& a, const UnitHistograms& b, int64_t u) {
-    const double na = total(a, u), nb = total(b, u);
-    if (na <= 0 || nb <= 0) return na == nb ? 0.0 : 1.0;
-    double d = 0;
-    for (int s = 0; s < a.bins + 3; ++s)
-        d += std::fabs(a.unit(u)[s] / na - b.unit(u)[s] / nb);
-    return d / 2;
 }
 
 struct Args {
@@ -141,51 +125,32 @@ int run_neuron(const Args& a) {
     }
     if (t.unit >= 0) throw std::invalid_argument("--list takes a layer, not LAYER:UNIT");
     const UnitHistograms h = read_unit_histograms(a.path, t.layer, epoch);
-    // (unit, score) of the notable units, most notable first.
-    std::vector<std::pair<int64_t, double>> found;
-    std::string what;
-    if (a.list == "dead") {
-        what = "dead (only zeros over the epoch; score: values seen)";
-        for (int64_t u = 0; u < h.units; ++u)
-            if (const double n = total(h, u); n > 0 && h.unit(u)[0] == n) found.emplace_back(u, n);
-    } else if (a.list == "saturated") {
-        what = "saturated (never zero over the epoch; score: values seen)";
-        for (int64_t u = 0; u < h.units; ++u)
-            if (const double n = total(h, u); n > 0 && h.unit(u)[0] == 0) found.emplace_back(u, n);
-    } else if (a.list == "undropped") {
-        if (h.keep.empty())
-            throw std::invalid_argument(
-                "layer " + std::to_string(t.layer) + " (" + l.kind +
-                ") has no keep probabilities: --list undropped needs a NormOut or Dropout layer");
-        what = "undropped (keep probability >= 0.95 throughout the epoch; score: values seen)";
-        for (int64_t u = 0; u < h.units; ++u) {
-            const double* k = h.keep.data() + u * kKeepHistogramBins;
-            double n = 0;
-            for (int b = 0; b < kKeepHistogramBins; ++b)
-                n += k[b];
-            if (n > 0 && k[kKeepHistogramBins - 1] == n) found.emplace_back(u, n);
-        }
-    } else if (a.list == "changed") {
+    const auto kind = parse_notable_kind(a.list);
+    if (!kind) throw std::invalid_argument("--list takes dead, saturated, undropped or changed, not '" + a.list + "'");
+    std::string what = notable_description(*kind);
+    std::vector<NotableUnit> found;
+    if (*kind == NotableKind::Changed) {
         const int from = a.from >= 0 ? pick_epoch(epochs, a.from, a.path, t.layer) : epochs.front();
         what = fmt::format("most changed since epoch {} (score: total-variation distance of the histograms)", from);
         const UnitHistograms before = read_unit_histograms(a.path, t.layer, from);
-        for (int64_t u = 0; u < h.units; ++u)
-            found.emplace_back(u, tv_distance(before, h, u));
-        std::stable_sort(found.begin(), found.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
-        if (found.size() > static_cast<std::size_t>(std::max(a.top, 0))) found.resize(static_cast<std::size_t>(a.top));
+        found = notable_units(h, *kind, &before, a.top);
     } else {
-        throw std::invalid_argument("--list takes dead, saturated, undropped or changed, not '" + a.list + "'");
+        if (*kind == NotableKind::Undropped && h.keep.empty())
+            throw std::invalid_argument(
+                "layer " + std::to_string(t.layer) + " (" + l.kind +
+                ") has no keep probabilities: --list undropped needs a NormOut or Dropout layer");
+        found = notable_units(h, *kind);
     }
     if (a.csv) {
         fmt::print("unit,score\n");
-        for (const auto& [u, s] : found)
-            fmt::print("{},{:.17g}\n", u, s);
+        for (const NotableUnit& n : found)
+            fmt::print("{},{:.17g}\n", n.unit, n.score);
         return kExitOk;
     }
     fmt::print("Layer {} ({}), epoch {}: {} of {} units {}\n", l.index, l.description, epoch, found.size(), h.units,
                what);
-    for (const auto& [u, s] : found)
-        fmt::print("  {:>6}  {:.6g}\n", u, s);
+    for (const NotableUnit& n : found)
+        fmt::print("  {:>6}  {:.6g}\n", n.unit, n.score);
     return kExitOk;
 }
 

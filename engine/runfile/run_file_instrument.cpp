@@ -386,7 +386,10 @@ std::map<int, UnitRow> unit_rows(const std::string& path, int layer, int64_t& un
 }
 
 // Row `row` of a (rows, units, slots) dataset, checked like every other read.
-std::vector<double> read_counts_row(hid_t group, const std::string& name, hsize_t row, hsize_t units, hsize_t slots) {
+// Units [first, first + count) of it (all by default).
+std::vector<double> read_counts_row(hid_t group, const std::string& name, hsize_t row, hsize_t units, hsize_t slots,
+                                    hsize_t first = 0, hsize_t count = ~hsize_t{0}) {
+    if (count == ~hsize_t{0}) count = units - first;
     const std::string label = h5::dataset_label(group, name);
     H5Handle d = h5::open_dataset(group, name);
     const h5::Stored s = h5::stored_dataset(d.get());
@@ -397,11 +400,13 @@ std::vector<double> read_counts_row(hid_t group, const std::string& name, hsize_
                                std::to_string(units) + ", " + std::to_string(slots) + ")",
                            s);
     h5::check_dataset_storage(d.get(), s, label);
-    std::vector<double> v(static_cast<std::size_t>(units * slots));
+    if (first > units || count > units - first)
+        throw RunFileError(label + ": no units beyond " + std::to_string(units));
+    std::vector<double> v(static_cast<std::size_t>(count * slots));
     H5Handle fs = h5::space(H5Dget_space(d.get()), label + ": space");
-    const hsize_t start[3] = {row, 0, 0}, count[3] = {1, units, slots};
-    h5::ok(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), label + ": selecting");
-    H5Handle ms = h5::space(H5Screate_simple(3, count, nullptr), label + ": memory space");
+    const hsize_t start[3] = {row, first, 0}, extent[3] = {1, count, slots};
+    h5::ok(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr), label + ": selecting");
+    H5Handle ms = h5::space(H5Screate_simple(3, extent, nullptr), label + ": memory space");
     if (!v.empty())
         h5::ok(H5Dread(d.get(), H5T_NATIVE_DOUBLE, ms.get(), fs.get(), H5P_DEFAULT, v.data()), label + ": cannot read");
     return v;
@@ -447,6 +452,43 @@ UnitHistograms read_unit_histograms(const std::string& path, int layer, int epoc
     h.layer = layer;
     h.epoch = epoch;
     return h;
+}
+
+std::vector<UnitHistograms> read_unit_history(const std::string& path, int layer, int64_t unit) {
+    int64_t units = 0;
+    bool keep = false;
+    int bins = 0;
+    const auto rows = unit_rows(path, layer, units, keep, bins);
+    if (unit < 0 || unit >= units)
+        throw RunFileError(path + ": layer " + std::to_string(layer) + " has no unit " + std::to_string(unit) + " (" +
+                           std::to_string(units) + " units)");
+    std::vector<UnitHistograms> out;
+    std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+    for (const auto& [epoch, where] : rows) {
+        try {
+            H5Handle file = open_segment(where.path);
+            H5Handle eg = h5::open_group(file.get(), "instrument/layer_" + std::to_string(layer) + "/epochs");
+            const hsize_t b = static_cast<hsize_t>(bins), u = static_cast<hsize_t>(units);
+            hsize_t n = 0;
+            const auto edges = h5::read_table(eg.get(), "unit_edges", {b + 1}, n);
+            if (where.row >= n) throw RunFileError("unit_edges: too few rows");
+            UnitHistograms h;
+            h.layer = layer;
+            h.epoch = epoch;
+            h.units = 1;
+            h.bins = bins;
+            h.edges.assign(edges.begin() + static_cast<std::ptrdiff_t>(where.row * (b + 1)),
+                           edges.begin() + static_cast<std::ptrdiff_t>((where.row + 1) * (b + 1)));
+            h.counts = read_counts_row(eg.get(), "unit_hists", where.row, u, b + 3, static_cast<hsize_t>(unit), 1);
+            if (keep && H5Lexists(eg.get(), "unit_keep_hists", H5P_DEFAULT) > 0)
+                h.keep = read_counts_row(eg.get(), "unit_keep_hists", where.row, u,
+                                         static_cast<hsize_t>(kKeepHistogramBins), static_cast<hsize_t>(unit), 1);
+            out.push_back(std::move(h));
+        } catch (const RunFileError& e) {
+            throw RunFileError(where.path + ": " + e.what());
+        }
+    }
+    return out;
 }
 
 }  // namespace normout

@@ -24,5 +24,8 @@ namespace normout {
 std::vector<int> unit_histogram_epochs(const std::string& path, int layer);
 // One epoch of one layer; RunFileError when the run has no such layer or epoch.
 UnitHistograms read_unit_histograms(const std::string& path, int layer, int epoch);
+// One unit over every epoch that has its histograms, oldest first: each entry holds that unit
+// alone (units 1, unit(0)); reads only its part of each epoch's table.
+std::vector<UnitHistograms> read_unit_history(const std::string& path, int layer, int64_t unit);
 
 }  // namespace normout

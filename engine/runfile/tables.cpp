@@ -183,6 +183,27 @@ std::vector<std::string> run_labels(const std::vector<std::string>& configs, con
         }
         labels.push_back(label.empty() ? "run " + std::to_string(i + 1) : label);
     }
+    // Labels still shared (runs differing only by seed, or not at all): the seed, then the run's
+    // place in the list, tell them apart.
+    auto shared = [&] {
+        std::map<std::string, int> count;
+        for (const auto& l : labels)
+            ++count[l];
+        std::vector<bool> out;
+        for (const auto& l : labels)
+            out.push_back(count[l] > 1);
+        return out;
+    };
+    const auto by_seed = shared();
+    for (std::size_t i = 0; i < labels.size(); ++i)
+        if (by_seed[i]) {
+            const auto all = flat_config(configs[i], false);
+            const auto it = all.find("train.seed");
+            labels[i] += ", seed " + (it == all.end() ? std::string("-") : it->second);
+        }
+    const auto by_place = shared();
+    for (std::size_t i = 0; i < labels.size(); ++i)
+        if (by_place[i]) labels[i] += " (run " + std::to_string(i + 1) + ")";
     return labels;
 }
 

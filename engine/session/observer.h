@@ -65,6 +65,11 @@ class TrainingObserver {
     // Layer statistics, in batches (a few calls a second, never one per unit or sample).
     virtual void on_layer_stats(const std::vector<LayerStepStats>&) {}
     virtual void on_layer_epoch(const std::vector<LayerEpochSnapshot>&) {}
+    // The epoch in progress: what each instrumented layer has accumulated so far (per-unit
+    // histograms included), about once a second, to observers that ask for it (the lab's
+    // inspector follows a training epoch with these; the command line does not pay for them).
+    virtual bool wants_epoch_so_far() const { return false; }
+    virtual void on_layer_epoch_so_far(const std::vector<LayerEpochSnapshot>&) {}
     virtual void on_run_finished(const RunOutcome&) {}
     virtual void on_message(const std::string&) {}
     // A problem the user must see even when messages are silenced (results that could not be

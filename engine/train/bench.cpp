@@ -10,16 +10,16 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "engine/train/loader.h"
 #include "engine/data/prepare.h"
 #include "engine/model/device.h"
 #include "engine/model/model.h"
 #include "engine/model/optim.h"
 #include "engine/model/precision.h"
-#include "engine/train/instrumentation.h"
-#include "engine/runfile/run_recorder.h"
 #include "engine/model/state.h"
+#include "engine/runfile/run_recorder.h"
 #include "engine/train/device_batches.h"
+#include "engine/train/instrumentation.h"
+#include "engine/train/loader.h"
 #include "engine/train/step.h"
 #include "engine/train/step_ledger.h"
 #include "engine/util/clock.h"

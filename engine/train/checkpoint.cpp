@@ -57,8 +57,8 @@ namespace {
 std::regex checkpoint_pattern(const std::string& run_path, const std::string& suffix) {
     const fs::path p(run_path);
     const std::string stem = p.extension() == ".h5" ? p.stem().string() : p.filename().string();
-    return std::regex(std::regex_replace(stem, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-                      R"(\.ckpt-(\d+)\.pt)" + suffix);
+    return std::regex(std::regex_replace(stem, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(\.ckpt-(\d+)\.pt)" +
+                      suffix);
 }
 
 }  // namespace
@@ -226,7 +226,7 @@ TrainingPosition load_checkpoint(const std::string& path, const std::string& run
         std::map<std::string, at::Tensor> rng;
         at::Tensor rng_names;
         std::istringstream generator_names(archive.try_read("rng_names", rng_names) ? tensor_bytes(rng_names)
-                                                                                      : std::string("cpu\n"));
+                                                                                    : std::string("cpu\n"));
         for (std::string name; std::getline(generator_names, name);)
             if (!name.empty()) rng[name] = get("rng/" + name);
         auto get_i = [&](const char* key) { return get(key).item<int64_t>(); };

@@ -348,6 +348,14 @@ std::vector<LayerStepStats> Instrumentation::drain() {
 }
 
 std::vector<LayerEpochSnapshot> Instrumentation::end_epoch(int epoch) {
+    return snapshot(epoch, true);
+}
+
+std::vector<LayerEpochSnapshot> Instrumentation::epoch_so_far(int epoch) {
+    return snapshot(epoch, false);
+}
+
+std::vector<LayerEpochSnapshot> Instrumentation::snapshot(int epoch, bool reset) {
     std::vector<LayerEpochSnapshot> out;
     const int bins = config_.histogram_bins;
     for (auto& pp : probes_) {
@@ -390,12 +398,12 @@ std::vector<LayerEpochSnapshot> Instrumentation::end_epoch(int epoch) {
                 s.unit_edges.push_back(p.ulo + (p.uhi - p.ulo) * b / bins);
             const at::Tensor uh = p.u_hist.to(at::kCPU).to(at::kDouble).contiguous();
             s.unit_hists.assign(uh.data_ptr<double>(), uh.data_ptr<double>() + uh.numel());
-            p.u_hist.zero_();
+            if (reset) p.u_hist.zero_();
         }
         if (p.u_keep_hist.defined()) {
             const at::Tensor uk = p.u_keep_hist.to(at::kCPU).to(at::kDouble).contiguous();
             s.unit_keep_hists.assign(uk.data_ptr<double>(), uk.data_ptr<double>() + uk.numel());
-            p.u_keep_hist.zero_();
+            if (reset) p.u_keep_hist.zero_();
         }
         if (!p.info.neurons.empty()) {
             const at::Tensor nh = p.neuron_hist.to(at::kCPU).contiguous();
@@ -404,6 +412,7 @@ std::vector<LayerEpochSnapshot> Instrumentation::end_epoch(int epoch) {
                                             nh.data_ptr<double>() + (j + 1) * (bins + 2));
         }
         out.push_back(std::move(s));
+        if (!reset) continue;
         // Reset for the next epoch.
         p.n_sum.zero_();
         p.n_sumsq.zero_();

@@ -29,6 +29,9 @@ class Instrumentation {
     std::vector<LayerStepStats> drain();
     // Per-epoch snapshots of every layer; resets the epoch accumulators.
     std::vector<LayerEpochSnapshot> end_epoch(int epoch);
+    // The same for the epoch in progress (what it has accumulated so far), resetting nothing: the
+    // lab's inspector follows a training epoch with these.
+    std::vector<LayerEpochSnapshot> epoch_so_far(int epoch);
 
     // Moving averages and epoch accumulators, for checkpoints (exact resume).
     std::vector<std::pair<std::string, at::Tensor>> state() const;
@@ -42,6 +45,7 @@ class Instrumentation {
     struct Probe;
     void observe(int index, const at::Tensor& input, const at::Tensor& output);
     void prepare_accumulators(Probe& p, const at::Tensor& out);
+    std::vector<LayerEpochSnapshot> snapshot(int epoch, bool reset);
     void observe_on_cpu(Probe& p, const at::Tensor& input, const at::Tensor& out, const at::Tensor& p_full,
                         const at::Tensor& keep);
     void observe_on_device(Probe& p, const at::Tensor& input, const at::Tensor& out, const at::Tensor& p_full,

@@ -46,8 +46,7 @@ Batch BatchLoader::make_batch(const std::vector<int64_t>& order, int64_t b, int 
     const std::size_t bytes = set_.image_bytes();
     for (int64_t k = 0; k < n; ++k) {
         const int64_t i = order[static_cast<std::size_t>(begin + k)];
-        augmenter_.apply(set_.image(i), x + static_cast<std::size_t>(k) * bytes,
-                         augmentation_seed(seed_, epoch, i));
+        augmenter_.apply(set_.image(i), x + static_cast<std::size_t>(k) * bytes, augmentation_seed(seed_, epoch, i));
         y[k] = set_.labels[static_cast<std::size_t>(i)];
     }
     return batch;
@@ -59,8 +58,7 @@ void BatchLoader::produce(int epoch, int64_t first_batch) {
         for (int64_t b = first_batch; b < batches_per_epoch(); ++b) {
             const auto t0 = std::chrono::steady_clock::now();
             Batch batch = make_batch(order, b, epoch);
-            producer_seconds_.store(producer_seconds_.load() +
-                                    seconds_since(t0));
+            producer_seconds_.store(producer_seconds_.load() + seconds_since(t0));
             std::unique_lock<std::mutex> lock(mutex_);
             cv_.wait(lock, [&] { return stopping_ || queue_.size() < capacity_; });
             if (stopping_) return;

@@ -51,8 +51,7 @@ EvalResult evaluate(Net& net, const EvalBatches& set, const TrainConfig& train, 
 
 }  // namespace
 
-TrainingLoop::TrainingLoop(Session& session, std::string segment, TrainingObserver& observer,
-                           const RunControl* control)
+TrainingLoop::TrainingLoop(Session& session, std::string segment, TrainingObserver& observer, const RunControl* control)
     : s_(session),
       c_(session.config),
       segment_(std::move(segment)),
@@ -64,9 +63,13 @@ TrainingLoop::TrainingLoop(Session& session, std::string segment, TrainingObserv
 
 TrainingLoop::~TrainingLoop() = default;
 
-double TrainingLoop::wall() const { return wall_offset_ + seconds_since(session_start_); }
+double TrainingLoop::wall() const {
+    return wall_offset_ + seconds_since(session_start_);
+}
 
-double TrainingLoop::epoch_seconds() const { return seconds_since(epoch_start_); }
+double TrainingLoop::epoch_seconds() const {
+    return seconds_since(epoch_start_);
+}
 
 RunOutcome TrainingLoop::run() {
     const std::filesystem::path out(segment_);
@@ -118,8 +121,8 @@ RunOutcome TrainingLoop::run() {
 
 bool TrainingLoop::run_epoch(int epoch) {
     const TrainingPosition& pos = s_.pos;
-    epoch_start_ = Clock::now() - std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(pos.epoch_elapsed));
+    epoch_start_ =
+        Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(pos.epoch_elapsed));
     lr_ = learning_rate_at(c_.train, epoch);
     set_learning_rate(*s_.optimizer, lr_);
     loader_->start_epoch(epoch, pos.step_in_epoch);
@@ -152,10 +155,10 @@ bool TrainingLoop::should_stop(int epoch) {
     const bool limit = s_.options.max_steps > 0 && s_.pos.global_step >= s_.options.max_steps;
     if (cancelled || limit) {
         if (!report(epoch, /*notify=*/false)) return true;
-        fail(RunStatus::Stopped, limit ? "step limit of " + std::to_string(s_.options.max_steps) + " reached"
-                                       : "stopped at epoch " + std::to_string(epoch + 1) + ", step " +
-                                             std::to_string(step_in_epoch_) + " of " +
-                                             std::to_string(steps_per_epoch_));
+        fail(RunStatus::Stopped, limit
+                                     ? "step limit of " + std::to_string(s_.options.max_steps) + " reached"
+                                     : "stopped at epoch " + std::to_string(epoch + 1) + ", step " +
+                                           std::to_string(step_in_epoch_) + " of " + std::to_string(steps_per_epoch_));
         checkpoint(position_now(epoch));  // resumable from exactly here
         return true;
     }
@@ -189,8 +192,8 @@ void TrainingLoop::step(const Batch& batch) {
 // observers, and the first non-finite loss or gradient ends the run at its exact step.
 bool TrainingLoop::report(int epoch, bool notify) {
     for (const LedgerRow& p : ledger_.read_back()) {
-        const StepRecord row{p.global_step, epoch + 1, p.loss, p.correct / static_cast<double>(p.batch_size), lr_,
-                             p.wall_seconds};
+        const StepRecord row{p.global_step, epoch + 1,     p.loss, p.correct / static_cast<double>(p.batch_size),
+                             lr_,           p.wall_seconds};
         recorder_->add_step(row);
         step_rows_.push_back(row);
         if (!std::isfinite(p.loss) || !p.gradients_finite) {
@@ -219,6 +222,11 @@ bool TrainingLoop::report(int epoch, bool notify) {
     p.elapsed_seconds = wall();
     p.eta_seconds = elapsed / static_cast<double>(step_in_epoch_) * static_cast<double>(total_steps_ - p.global_step);
     obs_.on_step(p);
+    if (obs_.wants_epoch_so_far() && seconds_since(last_epoch_so_far_) >= kEpochSoFarSeconds) {
+        last_epoch_so_far_ = Clock::now();
+        const auto so_far = s_.instrument->epoch_so_far(epoch + 1);
+        if (!so_far.empty()) obs_.on_layer_epoch_so_far(so_far);
+    }
     return true;
 }
 
@@ -301,8 +309,8 @@ bool TrainingLoop::checkpoint(const TrainingPosition& position) {
         // The checkpoint counts the epoch rows it covers: they must be on disk first, or a writer
         // killed in between leaves a file that the resumed run cannot complete.
         recorder_->wait_for_epochs();
-        save_checkpoint(checkpoint_path(s_.run_path, position.global_step), s_.header.run_id, s_.net,
-                        *s_.optimizer, position, s_.instrument->state());
+        save_checkpoint(checkpoint_path(s_.run_path, position.global_step), s_.header.run_id, s_.net, *s_.optimizer,
+                        position, s_.instrument->state());
         prune_checkpoints(s_.run_path, c_.record.keep_checkpoints);
         return true;
     } catch (const std::exception& e) {

@@ -56,10 +56,10 @@ class TrainingLoop {
   private:
     using Clock = std::chrono::steady_clock;
 
-    bool run_epoch(int epoch);               // false when the run ends inside the epoch
-    bool should_stop(int epoch);             // a stop request or the step limit
+    bool run_epoch(int epoch);    // false when the run ends inside the epoch
+    bool should_stop(int epoch);  // a stop request or the step limit
     void step(const Batch& batch);
-    bool report(int epoch, bool notify);     // reads the pending steps back; false on divergence
+    bool report(int epoch, bool notify);  // reads the pending steps back; false on divergence
     void drain_layers();
     void end_epoch(int epoch);
     void evaluate_after(int epoch);
@@ -76,7 +76,8 @@ class TrainingLoop {
     TrainingObserver& obs_;
     const RunControl* control_;
     torch::Device device_;
-    Clock::time_point session_start_, epoch_start_, last_report_;
+    Clock::time_point session_start_, epoch_start_, last_report_, last_epoch_so_far_;
+    static constexpr double kEpochSoFarSeconds = 1.0;  // snapshots of the epoch in progress
     double wall_offset_ = 0;
 
     std::unique_ptr<RunRecorder> recorder_;
