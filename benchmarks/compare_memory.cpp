@@ -121,6 +121,12 @@ int main(int argc, char** argv) {
     QStringList paths;
     try {
         RunHeader h = read_run(args[1].toStdString()).header;
+        const InstrumentData inst = read_instrumentation(args[1].toStdString(), false);
+        h.instrumented = inst.layers;
+        h.histogram_bins = inst.histogram_bins;
+        h.instrument_every = inst.every;
+        h.ewma_alpha = inst.ewma_alpha;
+        if (h.instrumented.empty()) throw std::runtime_error("the template run has no instrumented layers");
         h.weights.clear();
         for (auto& l : h.instrumented)
             l.units = units;

@@ -139,6 +139,15 @@ QVector<double> LivePlot::series_y(int series) const {
     return v;
 }
 
+QVector<double> LivePlot::band(int series, bool high) const {
+    QVector<double> v;
+    const QCPGraph* g = (high ? bands_high_ : bands_low_).value(series, nullptr);
+    if (g)
+        for (const auto& d : *g->data())
+            v.push_back(d.value);
+    return v;
+}
+
 QString LivePlot::series_name(int series) const {
     return graphs_.at(series)->name();
 }

@@ -32,6 +32,7 @@ class LivePlot : public QWidget {
     QVector<double> series_x(int series) const;
     QVector<double> series_y(int series) const;
     QString series_name(int series) const;
+    QVector<double> band(int series, bool high) const;  // a band's lower or upper values (empty: none)
 
     void set_log_y(bool on);
     bool log_y() const;

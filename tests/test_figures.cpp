@@ -15,6 +15,7 @@
 #include "engine/config/config.h"
 #include "engine/config/presets.h"
 #include "engine/runfile/run_file.h"
+#include "engine/runfile/run_file_instrument.h"
 #include "engine/runfile/tables.h"
 #include "engine/session/training.h"
 #include "plots/figure_export.h"
@@ -23,13 +24,13 @@
 #include "support/fixtures.h"
 #include "support/tiny_run.h"
 #include "ui/compare_data.h"
-#include "engine/runfile/run_file_instrument.h"
 #include "ui/compare_view.h"
-#include "ui/unit_compare.h"
+#include "ui/dashboard.h"
 #include "ui/figure_set.h"
 #include "ui/main_window.h"
 #include "ui/runs_browser.h"
 #include "ui/sweep_panel.h"
+#include "ui/unit_compare.h"
 
 using namespace normout;
 using namespace normout::ui;
@@ -126,6 +127,59 @@ class TestFigures : public QObject {
             keys << key;
         QVERIFY2(keys.contains("train.seed") && keys.contains("train.lr"), qPrintable(keys.join(",")));
         QVERIFY(!keys.contains("train.epochs"));
+    }
+
+    void dashboardDrawsFisherRaoWithItsStandardError() {
+        RunData d = synthetic_run("flat", 0, 0.02, {0.5, 0.6, 0.7});
+        for (int e = 1; e <= 3; ++e) {
+            AnalysisRow r;
+            r.texts["measure"] = "fisher_rao_empirical";
+            r.numbers["epoch"] = e;
+            r.numbers["value"] = 100.0 * e;
+            r.numbers["standard_error"] = 5.0 * e;
+            d.analysis.tables["flatness"].rows.push_back(r);
+        }
+        Dashboard dash;
+        dash.show_run(&d);
+        dash.refresh_now();
+        const auto* p = dash.flatness_plot();
+        QCOMPARE(p->series_count(), 1);
+        QCOMPARE(p->series_x(0), QVector<double>({1, 2, 3}));  // one point per epoch: a curve
+        QCOMPARE(p->series_y(0), QVector<double>({100, 200, 300}));
+        QCOMPARE(p->band(0, false), QVector<double>({95, 190, 285}));
+        QCOMPARE(p->band(0, true), QVector<double>({105, 210, 315}));
+    }
+
+    void compareKeepsALightCopyOfLongRuns() {
+        RunData d = synthetic_run("long", 0, 0.02, {0.5, 0.6, 0.7});
+        for (int layer : {48, 51}) {
+            for (int64_t g = 1; g <= 10001; ++g) {
+                LayerStepStats r;
+                r.global_step = g;
+                r.layer = layer;
+                r.output.mean = static_cast<double>(g);
+                d.layer_steps[layer].push_back(r);
+            }
+            for (int e = 1; e <= 3; ++e) {
+                LayerEpochSnapshot s;
+                s.epoch = e;
+                s.layer = layer;
+                s.neuron_mean.assign(16, static_cast<float>(e));
+                d.layer_epochs[layer].push_back(s);
+            }
+        }
+        thin_for_compare(d, 1000);
+        for (int layer : {48, 51}) {
+            const auto& rows = d.layer_steps.at(layer);
+            QVERIFY(rows.size() <= 1000 && rows.size() >= 900);
+            QCOMPARE(rows.front().global_step, int64_t(1));
+            QCOMPARE(rows.back().global_step, int64_t(10001));  // the last value is never lost
+            for (std::size_t i = 1; i + 1 < rows.size(); ++i)   // evenly spaced
+                QCOMPARE(rows[i].global_step - rows[i - 1].global_step, rows[1].global_step - rows[0].global_step);
+            QCOMPARE(d.layer_epochs.at(layer).size(), std::size_t(1));
+            QCOMPARE(d.layer_epochs.at(layer).front().epoch, 3);
+        }
+        QCOMPARE(d.epochs.size(), std::size_t(3));  // epoch rows are all kept
     }
 
     void exportsHoldLegendAxisTextAndSize() {
@@ -310,9 +364,9 @@ class TestFigures : public QObject {
         p.start(lab, {"export", runs_[0], runs_[1], "--figures", units_out, "--formats", "pdf", "--unit", "48:3"});
         QVERIFY(p.waitForFinished(120000));
         QCOMPARE(p.exitCode(), 0);
-        for (const char* f : {"unit_layer48_unit3_histogram.pdf", "unit_layer48_unit3_keep.pdf",
-                              "unit_layer48_unit3_epochs_run1.pdf", "unit_layer48_unit3_epochs_run2.pdf",
-                              "unit_layer48_unit3_histogram.csv"})
+        for (const char* f :
+             {"unit_layer48_unit3_histogram.pdf", "unit_layer48_unit3_keep.pdf", "unit_layer48_unit3_epochs_run1.pdf",
+              "unit_layer48_unit3_epochs_run2.pdf", "unit_layer48_unit3_histogram.csv"})
             QVERIFY2(QFile::exists(units_out + "/" + f), f);
         const QString legend = pdf_text(units_out + "/unit_layer48_unit3_histogram.pdf");
         QVERIFY2(legend.contains("temperature=1.0") && legend.contains("temperature=100.0"), qPrintable(legend));

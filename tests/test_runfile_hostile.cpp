@@ -12,11 +12,11 @@
 #include <functional>
 #include <stdexcept>
 
-#include "support/run_header.h"
 #include "engine/config/config.h"
 #include "engine/runfile/hdf5_handle.h"
 #include "engine/runfile/run_analysis.h"
 #include "engine/runfile/run_file.h"
+#include "support/run_header.h"
 
 using namespace normout;
 
@@ -489,6 +489,17 @@ QString error_of(const std::function<void()>& read) {
     return {};
 }
 
+// Element `index` of the 1-D float64 dataset `name` set to `value` (a copy of the valid run).
+void set_element(const std::string& path, const std::string& name, hsize_t index, double value) {
+    H5Handle f = own(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, "opening " + path);
+    H5Handle d = own(H5Dopen2(f.get(), name.c_str(), H5P_DEFAULT), H5Dclose, "opening " + name);
+    H5Handle fs = own(H5Dget_space(d.get()), H5Sclose, "space of " + name);
+    const hsize_t one = 1;
+    need(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, &index, nullptr, &one, nullptr) >= 0, "selecting");
+    H5Handle ms = simple_space({1});
+    need(H5Dwrite(d.get(), H5T_NATIVE_DOUBLE, ms.get(), fs.get(), H5P_DEFAULT, &value) >= 0, "writing " + name);
+}
+
 struct CliResult {
     int code = -1;
     bool crashed = false;
@@ -572,6 +583,42 @@ class TestRunFileHostile : public QObject {
         // A copy with one object rewritten to a valid value reads (the crafting itself breaks nothing).
         const std::string same = crafted("/status_step", "int");
         QCOMPARE(read_run(same).status_step, int64_t(1));
+    }
+
+    // Rows a writer extended but never filled (a full disk, a kill) hold the fill value NaN in
+    // their index column: the rows before them read, the rest are left out. A stored index that
+    // is finite but not a whole number in range is damage, refused with the dataset's name.
+    void unwrittenRowsAreLeftOutDamagedIndicesRefused() {
+        std::string path = dir_.path().toStdString() + "/unwritten.h5";
+        fs::remove(path);
+        fs::copy_file(valid_, path);
+        set_element(path, "/metrics/step/global_step", 15, NAN);
+        set_element(path, "/metrics/epoch/epoch", 1, NAN);
+        set_element(path, "/instrument/layer_3/steps/global_step", 12, NAN);
+        set_element(path, "/instrument/layer_3/epochs/epoch", 1, NAN);
+        const RunInfo info = read_run(path);
+        QCOMPARE(info.steps.size(), std::size_t(15));
+        QCOMPARE(info.steps.back().global_step, int64_t(15));
+        QCOMPARE(info.epochs.size(), std::size_t(1));
+        const InstrumentData d = read_instrumentation(path, true);
+        QCOMPARE(d.steps.at(3).size(), std::size_t(12));
+        QCOMPARE(d.epochs.at(3).size(), std::size_t(1));
+        for (const auto& [name, value] :
+             std::vector<std::pair<std::string, double>>{{"/metrics/step/global_step", 1e248},
+                                                         {"/metrics/step/epoch", -1},
+                                                         {"/metrics/epoch/epoch", 2.5},
+                                                         {"/instrument/layer_3/steps/global_step", INFINITY}}) {
+            fs::remove(path);
+            fs::copy_file(valid_, path);
+            set_element(path, name, name == "/metrics/epoch/epoch" ? 1 : 3, value);  // 2 epochs, 20 steps
+            const QString error = error_of([&] {
+                read_run(path);
+                read_instrumentation(path, true);
+            });
+            QVERIFY2(error.contains(QString::fromStdString(name.substr(name.find('/', 1)))) &&
+                         error.contains("not a whole number"),
+                     qPrintable(QString::fromStdString(name) + ": " + error));
+        }
     }
 
     void lyingObjectIsNamed_data() {

@@ -91,17 +91,18 @@ Dashboard::Dashboard(QWidget* parent)
     outer->addWidget(controls_);
 
     auto* grid = new QGridLayout;
+    // Flatness beside the loss: a user watches both evolve while the network trains.
     grid->addWidget(loss_, 0, 0);
-    grid->addWidget(accuracy_, 0, 1);
+    grid->addWidget(flatness_, 0, 1);
     grid->addWidget(layers_, 1, 0);
     grid->addWidget(keep_, 1, 1);
-    grid->addWidget(attacks_, 2, 0);
-    auto* flat_box = new QVBoxLayout;
-    flat_box->addWidget(flatness_, 1);
+    auto* attack_box = new QVBoxLayout;  // the attacks with the gradient-masking verdict
+    attack_box->addWidget(attacks_, 1);
     verdict_->setWordWrap(true);
     verdict_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    flat_box->addWidget(verdict_);
-    grid->addLayout(flat_box, 2, 1);
+    attack_box->addWidget(verdict_);
+    grid->addLayout(attack_box, 2, 0);
+    grid->addWidget(accuracy_, 2, 1);
     outer->addLayout(grid, 1);
 
     loss_->set_placeholder(tr("The training loss appears here as steps are taken."));
@@ -112,8 +113,9 @@ Dashboard::Dashboard(QWidget* parent)
         tr("No attack results yet: set evaluate.attacks (the quick preset attacks after every epoch), or run "
            "`normout attack RUN.h5` on a finished run."));
     flatness_->set_placeholder(
-        tr("No flatness results yet: the Fisher-Rao norm comes after the last epoch (evaluate.fisher_rao), or from "
-           "`normout flatness RUN.h5`."));
+        tr("No flatness results yet: the Fisher-Rao norm comes at the end of each epoch with "
+           "evaluate.flatness_every=1 (the quick preset's default), after the last epoch otherwise "
+           "(evaluate.fisher_rao), or from `normout flatness RUN.h5`."));
 
     refresh_timer_.setSingleShot(true);
     refresh_timer_.setInterval(100);
@@ -273,21 +275,31 @@ void Dashboard::rebuild() {
                               .arg(mt->second.rows.back().number("epoch"))
                               .arg(QStringList(QStringList{verdict} + flags).join(QStringLiteral("<br>"))));
     }
-    // Flatness (table "flatness"): each measure over the epochs of the weights.
+    // Flatness (table "flatness"): each measure over the epochs of the weights, with a band of
+    // ±1 standard error where the measure has one (Fisher-Rao: over the examples).
     if (const auto ft = d.analysis.tables.find("flatness"); ft != d.analysis.tables.end()) {
-        std::map<QString, std::pair<QVector<double>, QVector<double>>> series;
+        struct Series {
+            QVector<double> x, y, low, high;
+            bool has_error = false;
+        };
+        std::map<QString, Series> series;
         for (const auto& row : ft->second.rows) {
             const std::string measure = row.text("measure");
             if (measure.empty() || !std::isfinite(row.number("value"))) continue;
-            const double epoch = row.number("epoch");
+            const double epoch = row.number("epoch"), value = row.number("value"), se = row.number("standard_error");
             auto& s = series[QString::fromStdString(measure)];
-            s.first << (std::isfinite(epoch) ? epoch : static_cast<double>(d.epochs.size()));
-            s.second << row.number("value");
+            s.x << (std::isfinite(epoch) ? epoch : static_cast<double>(d.epochs.size()));
+            s.y << value;
+            s.low << (std::isfinite(se) ? value - se : value);
+            s.high << (std::isfinite(se) ? value + se : value);
+            s.has_error = s.has_error || std::isfinite(se);
         }
         int c = 0;
-        for (const auto& [name, xy] : series)
-            flatness_->set_data(flatness_->add_series(name, series_color(c++), Qt::SolidLine, true), xy.first,
-                                xy.second);
+        for (const auto& [name, s] : series) {
+            const int k = flatness_->add_series(name, series_color(c++), Qt::SolidLine, true);
+            flatness_->set_data(k, s.x, s.y);
+            if (s.has_error) flatness_->set_band(k, s.x, s.low, s.high);
+        }
     }
 }
 

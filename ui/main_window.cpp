@@ -133,6 +133,7 @@ void MainWindow::compare_runs(const QStringList& paths) {
     for (const QString& p : paths) {
         try {
             runs.push_back(load_run_data(p.toStdString()));
+            thin_for_compare(runs.back());
         } catch (const std::exception& e) {
             unreadable << QString::fromStdString(e.what());
         }

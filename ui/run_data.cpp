@@ -62,6 +62,21 @@ UnitHistograms unit_histograms_of(const LayerEpochSnapshot& s) {
     return h;
 }
 
+void thin_for_compare(RunData& run, std::size_t max_layer_rows) {
+    for (auto& [layer, snaps] : run.layer_epochs)
+        if (snaps.size() > 1) snaps.erase(snaps.begin(), snaps.end() - 1);
+    for (auto& [layer, rows] : run.layer_steps) {
+        if (rows.size() <= max_layer_rows || max_layer_rows < 2) continue;
+        const std::size_t k = (rows.size() + max_layer_rows - 2) / (max_layer_rows - 1);
+        std::vector<LayerStepStats> kept;
+        kept.reserve(rows.size() / k + 2);
+        for (std::size_t i = 0; i + 1 < rows.size(); i += k)
+            kept.push_back(rows[i]);
+        kept.push_back(rows.back());
+        rows = std::move(kept);
+    }
+}
+
 RunData load_run_data(const std::string& path) {
     const RunInfo info = read_run(path);
     RunData d;

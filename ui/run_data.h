@@ -62,6 +62,12 @@ struct RunData {
 // The per-unit histograms a snapshot carries (none when bins or counts are missing).
 UnitHistograms unit_histograms_of(const LayerEpochSnapshot& s);
 
+// What the Compare tab keeps of a run, so that dozens of long runs fit in memory (25 runs of
+// 100 epochs x 391 steps with two 4096-unit layers took ~1 GB in full, ~0.3 GB so): the last
+// epoch's snapshot of each layer (the unit overlays read the file), and of the per-step layer
+// statistics every k-th row, at most max_layer_rows per layer, the last row always.
+void thin_for_compare(RunData& run, std::size_t max_layer_rows = 4096);
+
 // Reads a run file (all its segments): throws RunFileError with a clear message.
 RunData load_run_data(const std::string& path);
 

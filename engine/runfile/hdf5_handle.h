@@ -3,6 +3,7 @@
 // printing is silenced; failures throw RunFileError with the file name.
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -151,6 +152,14 @@ long long read_int_attribute(hid_t obj, const std::string& name, long long min =
 // A count kept in a float64 series (an epoch, a global step): finite, whole and within
 // [min, max], else RunFileError naming `what` (a cast of 1e248 or NaN to int is undefined).
 long long whole_number(double v, long long min, long long max, const std::string& what);
+// Rows [0, n) of a series whose index column `col` is written: a NaN there is the fill value of a
+// row that was extended but never written (a writer stopped by a full disk or a kill), and it
+// and everything after it are left out rather than refused.
+inline std::size_t written_rows(const std::vector<double>& col, std::size_t n) {
+    for (std::size_t i = 0; i < n && i < col.size(); ++i)
+        if (col[i] != col[i]) return i;
+    return std::min(n, col.size());
+}
 inline int epoch_number(double v, const std::string& what) {
     return static_cast<int>(whole_number(v, 0, std::numeric_limits<int>::max(), what));
 }

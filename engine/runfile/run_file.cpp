@@ -455,6 +455,7 @@ Segment read_segment(const std::string& path) {
         cols.push_back(h5::read_series(epoch.get(), e.name));
         n = std::min(n, cols.back().size());
     }
+    n = h5::written_rows(epochs, n);
     s.epochs.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
         s.epochs[i].epoch = h5::epoch_number(epochs[i], "/metrics/epoch/epoch");
@@ -470,6 +471,7 @@ Segment read_segment(const std::string& path) {
         cols.push_back(h5::read_series(step.get(), e.name));
         n = std::min(n, cols.back().size());
     }
+    n = h5::written_rows(ep, h5::written_rows(gs, n));
     s.steps.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
         s.steps[i].global_step = h5::step_number(gs[i], "/metrics/step/global_step");

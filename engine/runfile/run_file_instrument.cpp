@@ -254,6 +254,7 @@ void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
                 cols.push_back(h5::read_series(sg.get(), s.name));
                 n = std::min(n, cols.back().size());
             }
+            n = h5::written_rows(gs, n);
             auto& list = out.steps[l.index];
             list.resize(n);
             for (std::size_t i = 0; i < n; ++i) {
@@ -289,6 +290,7 @@ void read(hid_t file, InstrumentData& out, bool with_steps, bool with_epochs) {
             if (k) neuron_hists = table("neuron_hists", {k, bins + 2});
             for (std::size_t m : {zero.size(), under.size(), over.size()})
                 n = std::min(n, m);
+            n = h5::written_rows(epochs, n);
             auto& list = out.epochs[l.index];
             list.resize(n);
             for (std::size_t e = 0; e < n; ++e) {
