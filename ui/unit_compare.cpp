@@ -12,6 +12,7 @@
 #include "engine/runfile/tables.h"
 #include "plots/live_plot.h"
 #include "plots/plot_theme.h"
+#include "ui/unit_fractions.h"
 
 namespace normout::ui {
 
@@ -167,32 +168,14 @@ void UnitCompare::redraw() {
                 continue;
             }
         }
-        double total = 0;
-        for (double c : h->counts)
-            total += c;
-        if (total <= 0) continue;
-        QVector<double> x, y;
-        for (int b = 0; b < h->bins; ++b) {
-            x << 0.5 * (h->edges[static_cast<std::size_t>(b)] + h->edges[static_cast<std::size_t>(b) + 1]);
-            y << h->counts[static_cast<std::size_t>(b) + 2] / total;
-        }
+        const UnitFractions f = unit_fractions(*h);
+        if (f.empty) continue;
         const QColor color = plots::series_color(static_cast<int>(r));
         const int s = hist_->add_series(
-            tr("%1, epoch %2 (zeros %3%)").arg(label).arg(h->epoch).arg(100.0 * h->counts[0] / total, 0, 'f', 1),
-            color);
-        hist_->set_data(s, x, y);
-        if (!h->keep.empty()) {
-            double kt = 0;
-            for (double c : h->keep)
-                kt += c;
-            QVector<double> kx, ky;
-            for (int b = 0; b < kKeepHistogramBins; ++b) {
-                kx << (b + 0.5) / kKeepHistogramBins;
-                ky << (kt > 0 ? h->keep[static_cast<std::size_t>(b)] / kt : 0.0);
-            }
-            const int k = keep_->add_series(tr("%1, epoch %2").arg(label).arg(h->epoch), color);
-            keep_->set_data(k, kx, ky);
-        }
+            tr("%1, epoch %2 (zeros %3%)").arg(label).arg(h->epoch).arg(100.0 * f.zero_fraction, 0, 'f', 1), color);
+        hist_->set_data(s, f.x, f.y);
+        if (!f.keep_x.isEmpty())
+            keep_->set_data(keep_->add_series(tr("%1, epoch %2").arg(label).arg(h->epoch), color), f.keep_x, f.keep_y);
     }
     if (!problems.isEmpty()) note_->setText(problems.join(QStringLiteral("; ")));
     hist_->fit();

@@ -9,19 +9,9 @@
 #include "plots/plot_theme.h"
 #include "plots/qcp.h"
 #include "ui/figure_set.h"
+#include "ui/unit_fractions.h"
 
 namespace normout::ui {
-
-namespace {
-
-double total_of(const std::vector<double>& v) {
-    double n = 0;
-    for (double c : v)
-        n += c;
-    return n;
-}
-
-}  // namespace
 
 QStringList export_unit_figures(const std::vector<const RunData*>& runs, const QString& folder, int layer, int64_t unit,
                                 const FigureSetOptions& o) {
@@ -48,33 +38,23 @@ QStringList export_unit_figures(const std::vector<const RunData*>& runs, const Q
     for (std::size_t r = 0; r < runs.size(); ++r) {
         if (histories[r].empty()) continue;
         const UnitHistograms& h = histories[r].back();
-        const double n = total_of(h.counts);
-        if (n <= 0) continue;
+        const UnitFractions f = unit_fractions(h);
+        if (f.empty) continue;
         const QColor color = plots::series_color(static_cast<int>(r));
-        QVector<double> x, y;
-        for (int b = 0; b < h.bins; ++b) {
-            x << 0.5 * (h.edges[static_cast<std::size_t>(b)] + h.edges[static_cast<std::size_t>(b) + 1]);
-            y << h.counts[static_cast<std::size_t>(b) + 2] / n;
-        }
         QCPGraph* g = hist->addGraph();
         g->setName(QObject::tr("%1, epoch %2 (zeros %3%)")
                        .arg(QString::fromStdString(labels[r]))
                        .arg(h.epoch)
-                       .arg(100.0 * h.counts[0] / n, 0, 'f', 1));
+                       .arg(100.0 * f.zero_fraction, 0, 'f', 1));
         g->setLineStyle(QCPGraph::lsStepCenter);
         g->setPen(QPen(color, 1.5));
-        g->setData(x, y, true);
-        if (const double k = total_of(h.keep); k > 0) {
-            QVector<double> kx, ky;
-            for (int b = 0; b < kKeepHistogramBins; ++b) {
-                kx << (b + 0.5) / kKeepHistogramBins;
-                ky << h.keep[static_cast<std::size_t>(b)] / k;
-            }
+        g->setData(f.x, f.y, true);
+        if (!f.keep_x.isEmpty()) {
             QCPGraph* kg = keep->addGraph();
             kg->setName(QString::fromStdString(labels[r]));
             kg->setLineStyle(QCPGraph::lsStepCenter);
             kg->setPen(QPen(color, 1.5));
-            kg->setData(kx, ky, true);
+            kg->setData(f.keep_x, f.keep_y, true);
         }
 
         // This run's unit over the epochs: one column per epoch, bins fixed for the run.
