@@ -415,6 +415,108 @@ class TestAttacks : public QObject {
         }
     }
 
+    void robustImpliesCorrectWhenClean() {
+        // AutoAttack's convention for every attack: an image is robust only when it is classified
+        // correctly when clean and still after the attack. A "chaotic" model (logits sin(40 W x))
+        // turns any step of the ball into a new random class, so about a quarter of the images
+        // that are wrong when clean would otherwise count as correct after the attack.
+        at::manual_seed(30);
+        const at::Tensor w = at::randn({4, 64});
+        Classifier chaotic;
+        chaotic.logits = [w](const at::Tensor& x) { return at::sin(at::matmul(x.flatten(1), w.t()) * 40.0); };
+        const ImageSet set = synthetic_set(160, 1, 8, 4, 31);
+        AttackConfig c;
+        c.eps_linf = {0.1};
+        c.square_queries = 40;
+        c.noise_samples = 3;
+        c.steps = 3;
+        c.gradient_probe = false;
+        c.n = 0;
+        for (const char* mode : {"random", "all", "thesis"}) {
+            c.targets = mode;
+            const AttackReport r = run_attack_suite(chaotic, set, c, c10::Device("cpu"));
+            const AttackResult* clean = r.find("clean", "", 0);
+            QVERIFY(clean);
+            QVERIFY2(clean->correct > 10 && clean->correct < 150, qPrintable(QString::number(clean->correct)));
+            QCOMPARE(r.results.size(), std::size_t(6));
+            for (const auto& x : r.results) {
+                const QString what = QString("%1 (targets %2)").arg(QString::fromStdString(x.attack), mode);
+                QCOMPARE(x.robust.size(), clean->robust.size());
+                for (std::size_t i = 0; i < x.robust.size(); ++i)
+                    QVERIFY2(!x.robust[i] || clean->robust[i], qPrintable(what));
+                // PGD-T's "thesis" mode is a rate over every target (the true class included), not a
+                // count of robust images; its per-image flags follow the convention all the same.
+                if (x.attack == "pgd-t" && std::string(mode) == "thesis") continue;
+                QVERIFY2(x.accuracy <= clean->accuracy, qPrintable(what));
+                QCOMPARE(x.correct, static_cast<int64_t>(std::count(x.robust.begin(), x.robust.end(), uint8_t{1})));
+            }
+        }
+        // A ball too small to change any prediction: every attack's accuracy is the clean one,
+        // image by image.
+        const Linear m = random_linear(4, 64, 1.0, 32);
+        c.eps_linf = {1e-7};
+        c.targets = "random";
+        const AttackReport r = run_attack_suite(m.classifier(), set, c, c10::Device("cpu"));
+        const AttackResult* clean = r.find("clean", "", 0);
+        QVERIFY(clean && clean->correct > 0 && clean->correct < clean->n);
+        for (const auto& x : r.results) {
+            QVERIFY2(x.robust == clean->robust, x.attack.c_str());
+            QCOMPARE(x.accuracy, clean->accuracy);
+        }
+    }
+
+    void thesisTargetsAverageEveryClass() {
+        // A model that ignores its input and always says class 2: every targeted attack leaves the
+        // prediction at 2, so the rate over (image, target) pairs is the fraction of images labelled
+        // 2 (one in k of the pairs is the true class, correct or not); a wrong target is hit when it
+        // is 2, once per image not labelled 2.
+        const int k = 4;
+        const ImageSet set = synthetic_set(60, 1, 8, k, 33);
+        Classifier constant;
+        const at::Tensor bias = at::tensor({0.0f, 0.5f, 2.0f, 1.0f});
+        constant.logits = [bias](const at::Tensor& x) { return at::matmul(x.flatten(1), at::zeros({64, 4})) + bias; };
+        const int64_t twos = std::count(set.labels.begin(), set.labels.end(), 2);
+        QVERIFY(twos > 0 && twos < set.count);
+        AttackConfig c;
+        c.attacks = {"pgd-t"};
+        c.eps_linf = {0.1};
+        c.gradient_probe = false;
+        c.n = 0;
+        c.targets = "thesis";
+        validate(c);
+        {
+            const AttackReport r = run_attack_suite(constant, set, c, c10::Device("cpu"));
+            const AttackResult* t = r.find("pgd-t", "linf", 0.1);
+            QVERIFY(t);
+            QCOMPARE(QString::fromStdString(t->target_mode), QString("thesis"));
+            QCOMPARE(t->accuracy, static_cast<double>(twos) / static_cast<double>(set.count));
+            QCOMPARE(t->correct, twos);
+            QCOMPARE(t->target_trials, set.count * (k - 1));
+            QCOMPARE(t->target_hits, set.count - twos);
+            QVERIFY(t->ci.low <= t->accuracy && t->accuracy <= t->ci.high);
+            for (std::size_t i = 0; i < t->robust.size(); ++i)
+                QCOMPARE(t->robust[i], static_cast<uint8_t>(set.labels[i] == 2));
+        }
+        // A weak linear model in a large ball: the wrong targets are nearly always reached, so the
+        // thesis's rate falls to about 1/k, all of it from the true-class target, and it is never
+        // below the accuracy with every wrong class as target.
+        const Linear weak = random_linear(k, 64, 0.05, 17);
+        const ImageSet s40 = synthetic_set(40, 1, 8, k, 18);
+        c.eps_linf = {0.5};
+        const AttackResult thesis =
+            *run_attack_suite(weak.classifier(), s40, c, c10::Device("cpu")).find("pgd-t", "linf", 0.5);
+        c.targets = "all";
+        const AttackResult all =
+            *run_attack_suite(weak.classifier(), s40, c, c10::Device("cpu")).find("pgd-t", "linf", 0.5);
+        qInfo("thesis %.4f (target success %.3f), all %.4f (target success %.3f)", thesis.accuracy,
+              thesis.target_success, all.accuracy, all.target_success);
+        QVERIFY(thesis.accuracy >= all.accuracy);
+        QVERIFY(thesis.accuracy >= 1.0 / k - 1e-12);
+        QVERIFY(thesis.accuracy <= 1.0 / k + (1.0 - thesis.target_success) * (k - 1) / k + 1e-12);
+        QCOMPARE(thesis.target_trials, all.target_trials);  // the wrong targets: the same attacks
+        QCOMPARE(thesis.target_hits, all.target_hits);
+    }
+
     void squareFindsAdversarialExamplesWithQueryCounts() {
         // On the trained MLP: only correctly classified test images, L-inf 0.1 and L2 2.0.
         const Classifier model = mlp_classifier(false);

@@ -41,6 +41,35 @@ class TestConfig : public QObject {
         QCOMPARE(c.train.batch_size, 256);
     }
 
+    void modelInitDefaultsAndValidation() {
+        // New configurations and files written before the key existed both mean "torchvision".
+        QCOMPARE(QString::fromStdString(RunConfig{}.model.init), QString("torchvision"));
+        const RunConfig old = config_from_json(R"({"model": {"width": 0.5, "hidden": 64, "surgery": []}})");
+        QCOMPARE(QString::fromStdString(old.model.init), QString("torchvision"));
+        RunConfig c;
+        apply_override(c, "model.init=pytorch");
+        QCOMPARE(QString::fromStdString(c.model.init), QString("pytorch"));
+        validate(c);
+        QCOMPARE(QString::fromStdString(config_from_json(config_to_json(c)).model.init), QString("pytorch"));
+        apply_override(c, "model.init=xavier");
+        try {
+            validate(c);
+            QFAIL("accepted model.init=xavier");
+        } catch (const ConfigError& e) {
+            QCOMPARE(QString::fromStdString(e.field()), QString("model.init"));
+        }
+        bool described = false;
+        for (const auto& s : describe_settings())
+            if (s.key == "model.init") {
+                described = true;
+                QCOMPARE(QString::fromStdString(s.type), QString("string"));
+                QVERIFY(QString::fromStdString(s.help).contains("pytorch"));
+            } else if (s.key == "data.val_fraction") {
+                QVERIFY2(!QString::fromStdString(s.help).contains("thesis: 0.1"), s.help.c_str());
+            }
+        QVERIFY(described);
+    }
+
     void unknownKeysAreRejectedWithTheirPath() {
         try {
             config_from_json(R"({"train": {"lrr": 0.05}})");
@@ -188,6 +217,36 @@ class TestConfig : public QObject {
             QVERIFY(find_preset(p.name) == &p);
         }
         QVERIFY_THROWS_EXCEPTION(ConfigError, preset_config("thesis/nope"));
+    }
+
+    void thesisPresetsStateTheirChoices() {
+        int rows = 0;
+        for (const auto& p : presets()) {
+            const QString name = QString::fromStdString(p.name), text = QString::fromStdString(p.description);
+            if (!name.startsWith("thesis/")) {
+                QCOMPARE(QString::fromStdString(p.config.model.init), QString("torchvision"));
+                continue;
+            }
+            ++rows;
+            // The authors' code: PyTorch's default initialisation, all 50,000 training images.
+            QCOMPARE(QString::fromStdString(p.config.model.init), QString("pytorch"));
+            QVERIFY2(text.contains("model.init=pytorch"), qPrintable(text));
+            QCOMPARE(p.config.data.val_fraction, 0.0);
+            // A layer at one of 48 and 51 only: the other holds the identity, where the authors'
+            // base model keeps Dropout(0.5).
+            const auto table = layer_table(p.config.model, 3, 10);
+            const bool single = (table[48].kind == "Identity") != (table[51].kind == "Identity");
+            QVERIFY2(single == text.contains("keeps Dropout(0.5)"), qPrintable(name + ": " + text));
+        }
+        QVERIFY(rows >= 25);
+        const QString one_four =
+            QString::fromStdString(find_preset("thesis/spatiotemporal-softmax-1-4-T80")->description);
+        QVERIFY2(one_four.contains("Interpretation") && one_four.contains("BatchNorms") &&
+                     one_four.contains("no classifier dropout"),
+                 qPrintable(one_four));
+        QVERIFY(
+            QString::fromStdString(find_preset("thesis/spatialmax-48")->description).contains("identity sits at 51"));
+        QVERIFY(QString::fromStdString(find_preset("thesis/dropout-51")->description).contains("identity sits at 48"));
     }
 
     void thesisRowsPlaceTheirLayers() {

@@ -1,12 +1,17 @@
 // The model: VGG-16-BN in the torchvision layout with the thesis's indices, layer surgery by
 // base index, shapes, initialisation and the normalising front.
 #include <ATen/ATen.h>
+#include <torch/nn/init.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/utils.h>
 
 #include <QtTest/QtTest>
+#include <cmath>
 
-#include "engine/model/model.h"
 #include "engine/config/presets.h"
+#include "engine/model/model.h"
 
 using namespace normout;
 
@@ -147,6 +152,108 @@ class TestModel : public QObject {
                 const double expected = std::sqrt(2.0 / (static_cast<double>(v.size(0)) * 9.0));
                 QVERIFY2(std::fabs(v.std().item<double>() / expected - 1.0) < 0.1, name.c_str());
             }
+        }
+    }
+
+    // The "torchvision" path draws exactly as before model.init existed: the modules'
+    // constructors first, then the VGG initialisation in module order (same seed, same bits).
+    void torchvisionInitialisationIsUnchanged() {
+        ModelConfig m;
+        m.width = 0.125;
+        m.hidden = 64;
+        const auto table = layer_table(m, 3, 10);
+        at::manual_seed(11);
+        Net built = build_model(table, {0.f, 0.f, 0.f}, {1.f, 1.f, 1.f}, true, "torchvision");
+        const at::Tensor after_built = at::rand({4});
+        at::manual_seed(11);
+        Net reference(table, std::vector<float>{0.f, 0.f, 0.f}, std::vector<float>{1.f, 1.f, 1.f});
+        {
+            torch::NoGradGuard no_grad;
+            for (auto& module : reference->modules(false)) {
+                if (auto* conv = module->as<torch::nn::Conv2d>()) {
+                    torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+                    conv->bias.zero_();
+                } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+                    bn->weight.fill_(1.0);
+                    bn->bias.zero_();
+                } else if (auto* lin = module->as<torch::nn::Linear>()) {
+                    lin->weight.normal_(0.0, 0.01);
+                    lin->bias.zero_();
+                }
+            }
+        }
+        QVERIFY(at::equal(at::rand({4}), after_built));  // the generator is where it was too
+        const auto a = built->parameters(), b = reference->parameters();
+        QCOMPARE(a.size(), b.size());
+        for (std::size_t i = 0; i < a.size(); ++i)
+            QVERIFY(at::equal(a[i], b[i]));
+        // The default argument is "torchvision".
+        at::manual_seed(11);
+        Net plain = build_model(table, {0.f, 0.f, 0.f}, {1.f, 1.f, 1.f});
+        const auto c = plain->parameters();
+        for (std::size_t i = 0; i < a.size(); ++i)
+            QVERIFY(at::equal(a[i], c[i]));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, build_model(table, {0.f, 0.f, 0.f}, {1.f, 1.f, 1.f}, true, "xavier"));
+    }
+
+    // model.init: "torchvision" (N(0, 0.01) linear layers, zero biases) against "pytorch" (the
+    // modules' defaults: Kaiming-uniform a = sqrt(5), i.e. weights and biases uniform in
+    // +-1/sqrt(fan_in)); BatchNorm weight 1, bias 0 in both.
+    void initialisationChoices() {
+        ModelConfig m;
+        m.width = 0.25;
+        m.hidden = 256;
+        const auto table = layer_table(m, 3, 10);
+        for (const char* init : {"torchvision", "pytorch"}) {
+            const bool pytorch = std::string(init) == "pytorch";
+            at::manual_seed(5);
+            Net net = build_model(table, {0.f, 0.f, 0.f}, {1.f, 1.f, 1.f}, true, init);
+            int convs = 0, linears = 0, norms = 0;
+            for (auto& module : net->modules(false)) {
+                const QString what = QString("%1 %2").arg(init).arg(QString::fromStdString(module->name()));
+                at::Tensor w, b;
+                if (auto* conv = module->as<torch::nn::Conv2d>()) {
+                    w = conv->weight, b = conv->bias;
+                    ++convs;
+                } else if (auto* lin = module->as<torch::nn::Linear>()) {
+                    w = lin->weight, b = lin->bias;
+                    ++linears;
+                } else if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+                    QVERIFY2(bn->weight.eq(1).all().item<bool>() && bn->bias.eq(0).all().item<bool>(),
+                             qPrintable(what));
+                    ++norms;
+                    continue;
+                } else {
+                    continue;
+                }
+                const double fan_in = static_cast<double>(w[0].numel());
+                const double n = static_cast<double>(w.numel());
+                const double std = w.std().item<double>();
+                if (pytorch) {
+                    // Kaiming-uniform with a = sqrt(5): gain sqrt(1/3), bound sqrt(3) * gain / sqrt(fan_in).
+                    const double bound = 1.0 / std::sqrt(fan_in);
+                    QVERIFY2(w.abs().max().item<double>() <= bound * (1 + 1e-6), qPrintable(what));
+                    // A uniform's sample std: relative standard error about sqrt(0.8 / (4 n)); 6 of them.
+                    QVERIFY2(std::fabs(std / (bound / std::sqrt(3.0)) - 1.0) < 6 * std::sqrt(0.2 / n) + 1e-3,
+                             qPrintable(what + QString(": std %1, bound %2").arg(std).arg(bound)));
+                    QVERIFY2(b.abs().max().item<double>() <= bound * (1 + 1e-6), qPrintable(what));
+                    QVERIFY2(b.ne(0).all().item<bool>(), qPrintable(what));
+                    if (b.numel() >= 64)  // spread over the interval, not a constant
+                        QVERIFY2(b.abs().max().item<double>() > 0.5 * bound, qPrintable(what));
+                } else {
+                    QVERIFY2(b.eq(0).all().item<bool>(), qPrintable(what));
+                    if (w.dim() == 2)  // N(0, 0.01): the sample std's standard error is 0.01 / sqrt(2 n)
+                        QVERIFY2(std::fabs(std - 0.01) < 6 * 0.01 / std::sqrt(2 * n),
+                                 qPrintable(what + QString(": std %1").arg(std)));
+                    else  // Kaiming normal, fan-out, ReLU gain
+                        QVERIFY2(std::fabs(std / std::sqrt(2.0 / (static_cast<double>(w.size(0)) * 9.0)) - 1.0) <
+                                     6 / std::sqrt(2 * n) + 1e-3,
+                                 qPrintable(what + QString(": std %1").arg(std)));
+                }
+            }
+            QCOMPARE(convs, 13);
+            QCOMPARE(linears, 3);
+            QCOMPARE(norms, 13);
         }
     }
 

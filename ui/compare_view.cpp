@@ -27,6 +27,7 @@
 #include "plots/plot_theme.h"
 #include "plots/qcp.h"
 #include "ui/figure_set.h"
+#include "ui/report_tab.h"
 
 namespace normout::ui {
 
@@ -44,7 +45,8 @@ CompareView::CompareView(QWidget* parent)
       differences_(new QTableWidget),
       table_text_(new QPlainTextEdit),
       tabs_(new QTabWidget),
-      units_(new UnitCompare) {
+      units_(new UnitCompare),
+      report_(new ReportTab) {
     smoothing_->setRange(0.001, 1.0);
     smoothing_->setDecimals(3);
     smoothing_->setSingleStep(0.01);
@@ -123,6 +125,7 @@ CompareView::CompareView(QWidget* parent)
     tabs_->addTab(scatter_page, tr("Flatness vs robustness"));
     tabs_->addTab(table_page, tr("Thesis tables"));
     tabs_->addTab(units_, tr("Units"));
+    tabs_->addTab(report_, tr("Report"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(tabs_);
@@ -195,6 +198,10 @@ void CompareView::set_runs(std::vector<RunData> runs) {
     redraw_scatter();
     rebuild_table();
     units_->set_runs(pointers());
+    std::vector<std::string> paths;
+    for (const auto& r : runs_)
+        paths.push_back(r.path);
+    report_->set_paths(std::move(paths));
 }
 
 void CompareView::select_metric(int index) {

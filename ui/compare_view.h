@@ -3,7 +3,8 @@
 // axes), the settings that differ, flatness against robustness (thesis section 4.3.1), the
 // thesis's tables built from the runs (copy or save as CSV, Markdown, LaTeX), and figure export
 // (PNG/PDF/SVG of a plot, its data as CSV, the whole thesis-style figure set), and one unit of
-// a layer overlaid across the runs (UnitCompare).
+// a layer overlaid across the runs (UnitCompare), and the thesis's claims tested on the runs
+// (ReportTab: `normout report` in the lab).
 #include <QWidget>
 #include <vector>
 
@@ -24,6 +25,7 @@ class LivePlot;
 namespace normout::ui {
 
 class UnitCompare;
+class ReportTab;
 
 class CompareView : public QWidget {
     Q_OBJECT
@@ -43,6 +45,7 @@ class CompareView : public QWidget {
     plots::LivePlot* scatter() const { return scatter_; }
     QTableWidget* differences() const { return differences_; }
     UnitCompare* units() const { return units_; }
+    ReportTab* report() const { return report_; }
     QTabWidget* tabs() const { return tabs_; }
 
   private:
@@ -63,6 +66,7 @@ class CompareView : public QWidget {
     QPlainTextEdit* table_text_;
     QTabWidget* tabs_;
     UnitCompare* units_;
+    ReportTab* report_;
 };
 
 }  // namespace normout::ui

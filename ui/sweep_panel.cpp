@@ -26,6 +26,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "engine/sweep/sweep_spec.h"
+
 namespace normout::ui {
 
 QString normout_command() {
@@ -50,10 +52,12 @@ SweepPanel::SweepPanel(QWidget* parent)
       table_(new QTableWidget(0, 6)),
       log_(new QPlainTextEdit) {
     spec_->setEditable(true);
-    spec_->addItem(QStringLiteral("thesis/table-3.1"));
+    for (const auto& [name, description] : builtin_sweeps())
+        spec_->addItem(QString::fromStdString(name));
     spec_->setToolTip(
         tr("A sweep specification (JSON: base preset or configuration, a grid or list over settings, "
-           "seeds; see resources/sweeps/) or the built-in thesis/table-3.1 (every row of table 3.1)"));
+           "seeds; see resources/sweeps/) or a built-in sweep: thesis/table-3.1 (every row of table 3.1) or "
+           "thesis/claims (what Compare → Report tests the thesis's claims on)"));
     auto* browse_spec = new QToolButton;
     browse_spec->setText(QStringLiteral("…"));
     auto* browse_folder = new QToolButton;
@@ -219,15 +223,14 @@ void SweepPanel::show_status(const QByteArray& json) {
         const QJsonObject r = runs[i].toObject();
         const QString status = r.value(QStringLiteral("status")).toString();
         const QJsonValue acc = r.value(QStringLiteral("test_accuracy"));
-        const QStringList cells{
-            QString::number(r.value(QStringLiteral("index")).toInt()),
-            r.value(QStringLiteral("name")).toString(),
-            status,
-            QStringLiteral("%1/%2")
-                .arg(r.value(QStringLiteral("epochs")).toInt())
-                .arg(r.value(QStringLiteral("epochs_total")).toInt()),
-            percent_text(acc.isDouble() ? acc.toDouble() : std::nan("")),
-            QStringLiteral("%1 s").arg(r.value(QStringLiteral("seconds")).toDouble(), 0, 'f', 0)};
+        const QStringList cells{QString::number(r.value(QStringLiteral("index")).toInt()),
+                                r.value(QStringLiteral("name")).toString(),
+                                status,
+                                QStringLiteral("%1/%2")
+                                    .arg(r.value(QStringLiteral("epochs")).toInt())
+                                    .arg(r.value(QStringLiteral("epochs_total")).toInt()),
+                                percent_text(acc.isDouble() ? acc.toDouble() : std::nan("")),
+                                QStringLiteral("%1 s").arg(r.value(QStringLiteral("seconds")).toDouble(), 0, 'f', 0)};
         for (int c = 0; c < cells.size(); ++c) {
             auto* item = new QTableWidgetItem(cells[c]);
             if (c == 2 && !r.value(QStringLiteral("message")).toString().isEmpty())

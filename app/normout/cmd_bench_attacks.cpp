@@ -43,7 +43,7 @@ int run_bench_attacks(BenchAttackArgs& a) {
     // A CIFAR-like model (3 x 32 x 32, 10 classes) with its initial weights: the cost of an attack
     // does not depend on what the weights learnt, except for early stops, which the bench avoids.
     Net net = build_model(layer_table(rc.model, 3, 10), {0.49f, 0.48f, 0.45f}, {0.25f, 0.24f, 0.26f},
-                          rc.model.fast_classifier);
+                          rc.model.fast_classifier, rc.model.init);
     net->to(c10::Device(dev.name));
     const AttackBenchResult r =
         bench_attacks(net, a.config, parse_norm(a.norm), a.images, 3, 32, a.queries, c10::Device(dev.name));

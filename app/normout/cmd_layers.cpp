@@ -42,7 +42,8 @@ int run_layers(const ConfigArgs& a, bool as_json) {
     const DataShape shape = data_shape(c, a.data_root);
     const auto base = base_layer_table(c.model, shape.channels, shape.classes);
     const auto table = layer_table(c.model, shape.channels, shape.classes);
-    Net net = build_model(table, std::vector<float>(shape.channels, 0.f), std::vector<float>(shape.channels, 1.f));
+    Net net = build_model(table, std::vector<float>(shape.channels, 0.f), std::vector<float>(shape.channels, 1.f),
+                          c.model.fast_classifier, c.model.init);
     const auto shapes = layer_output_shapes(net, {shape.channels, shape.side, shape.side});
     if (as_json) {
         json out = json::array();

@@ -42,8 +42,8 @@ void validate(const AttackConfig& c) {
     if (c.steps < 1 || c.steps > 100000) fail("attack.steps", "must be between 1 and 100000");
     if (!(c.step_ratio > 0) || !std::isfinite(c.step_ratio)) fail("attack.step_ratio", "must be > 0");
     if (c.restarts < 1 || c.restarts > 1000) fail("attack.restarts", "must be between 1 and 1000");
-    if (c.targets != "random" && c.targets != "all")
-        fail("attack.targets", "must be \"random\" or \"all\", not \"" + c.targets + "\"");
+    if (c.targets != "random" && c.targets != "all" && c.targets != "thesis")
+        fail("attack.targets", "must be \"random\", \"all\" or \"thesis\", not \"" + c.targets + "\"");
     if (c.square_queries < 1) fail("attack.square_queries", "must be >= 1");
     if (!(c.square_p_init > 0 && c.square_p_init <= 1)) fail("attack.square_p_init", "must be in (0, 1]");
     if (c.noise_samples < 1) fail("attack.noise_samples", "must be >= 1");

@@ -42,6 +42,15 @@ PairedCounts pair_counts(const std::vector<uint8_t>& a, const std::vector<uint8_
     return c;
 }
 
+// The accuracy that goes with the per-image flags. Every attack counts robust images (correct
+// when clean and after the attack), so this is its accuracy, except for PGD-T's "thesis" mode,
+// whose accuracy is a rate over (image, target) pairs: its paired comparison uses the images
+// robust under every target instead.
+double paired_accuracy(const AttackResult& r) {
+    if (r.target_mode != "thesis" || r.n <= 0) return r.accuracy;
+    return static_cast<double>(std::count(r.robust.begin(), r.robust.end(), uint8_t{1})) / static_cast<double>(r.n);
+}
+
 // A flag whose computation waits for the adjusted quantile (known once all flags are counted).
 struct Pending {
     MaskingFlag flag;
@@ -63,15 +72,16 @@ Pending paired_flag(const std::string& name, const std::string& title, const Att
     p.flag.tested = true;
     p.decide = [stronger, weaker](MaskingFlag& f, double alpha_each, double min_gap) {
         const double z = normal_quantile_two_sided(1.0 - alpha_each);
-        f.a = stronger->accuracy;
-        f.b = weaker->accuracy;
+        f.a = paired_accuracy(*stronger);
+        f.b = paired_accuracy(*weaker);
         f.gap = f.a - f.b;
         f.n = stronger->n;
         f.ci = paired_difference_interval(pair_counts(stronger->robust, weaker->robust), z);
         f.raised = f.ci.low > min_gap;
         f.evidence = attack_label(stronger->attack, stronger->norm) + " " + pct(f.a) + " vs " +
-                     attack_label(weaker->attack, weaker->norm) + " " + pct(f.b) + ": gap " + points(f.gap) +
-                     " points, " + interval_text(f.ci, 1.0 - alpha_each);
+                     attack_label(weaker->attack, weaker->norm) +
+                     (weaker->target_mode == "thesis" ? " (every target)" : "") + " " + pct(f.b) + ": gap " +
+                     points(f.gap) + " points, " + interval_text(f.ci, 1.0 - alpha_each);
     };
     return p;
 }

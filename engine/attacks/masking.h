@@ -6,7 +6,11 @@
 // it against sampling noise: it is raised only when the whole confidence interval of the gap lies
 // above `min_gap`. The intervals are Bonferroni-adjusted over the flags tested (level
 // 1 - alpha / m each), so an ordinary model raises any flag with probability at most alpha.
-// Accuracies of two attacks are compared image by image (paired; Newcombe's interval).
+// Accuracies of two attacks are compared image by image (paired; Newcombe's interval). Every
+// attack counts an image as robust only when it is correct when clean and after the attack
+// (AutoAttack's convention, suite.h), so all accuracies compared share that meaning; PGD-T's
+// "thesis" mode is compared through its per-image flags (robust under every target), not its
+// rate over (image, target) pairs.
 //
 //   one_step_beats_iterative     acc(PGD-CE) - acc(FGSM): PGD starts where FGSM steps and keeps
 //                                its best iterate, so a one-step attack must not do better.

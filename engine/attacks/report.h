@@ -20,15 +20,21 @@ struct AttackResult {
     bool unbounded = false;
     std::string role = "main";  // main | sweep (the eps sweep of PGD-CE)
     int64_t n = 0;              // images evaluated
-    int64_t correct = 0;        // still classified as their true label after the attack
+    // Robust images (AutoAttack's convention): classified correctly when clean AND still after
+    // the attack; for clean, the correctly classified images. PGD-T with target_mode "thesis":
+    // accuracy is instead the mean over images and all k targets (true class included) of
+    // [pred == label], without the clean requirement, correct = round(accuracy * n), and ci its
+    // Wilson interval as a rate over n images.
+    int64_t correct = 0;
     double accuracy = kNaN;
     Interval ci;  // 95% Wilson
 
-    // PGD-T: targets and how often the prediction became the target.
-    std::string target_mode;  // random | all
+    // PGD-T: targets and how often the prediction became the target (wrong targets only: the
+    // true-class target of "thesis" is not a trial).
+    std::string target_mode;  // random | all | thesis
     int64_t target_trials = 0, target_hits = 0;
     double target_success = kNaN;
-    Interval target_ci;  // 95% Wilson; "all" counts images, not (image, target) pairs
+    Interval target_ci;  // 95% Wilson; "all" and "thesis" count images, not (image, target) pairs
 
     // Square: over the images it attacked (those classified correctly when clean).
     int query_budget = 0;
@@ -44,7 +50,9 @@ struct AttackResult {
     double p_init = 0;
 
     double seconds = 0;
-    std::vector<uint8_t> robust;  // per subset image: 1 = correctly classified after the attack
+    // Per subset image: 1 = correct when clean and after the attack (PGD-T "all" and "thesis":
+    // after each of its targets).
+    std::vector<uint8_t> robust;
 };
 
 // The vanishing-gradient probe on the images classified correctly when clean.

@@ -15,10 +15,10 @@
 #include "engine/attacks/gradient_attacks.h"
 #include "engine/attacks/input_gradients.h"
 #include "engine/attacks/square.h"
-#include "engine/train/loader.h"
-#include "engine/rng.h"
-#include "engine/util/clock.h"
 #include "engine/model/generators.h"
+#include "engine/rng.h"
+#include "engine/train/loader.h"
+#include "engine/util/clock.h"
 
 namespace normout {
 
@@ -51,8 +51,9 @@ double median(std::vector<double> v) {
     return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
-// Wilson interval for a rate averaged over images (PGD-T with every target): the per-image
-// average lies in [0, 1], so its variance is at most that of one Bernoulli draw per image.
+// Wilson interval for a rate averaged over images (PGD-T with every target, or the thesis's
+// accuracy over every target): the per-image average lies in [0, 1], so its variance is at most
+// that of one Bernoulli draw per image.
 Interval wilson_of_rate(double rate, int64_t images) {
     const double z = 1.959963984540054, n = static_cast<double>(images);
     if (images <= 0) return {0, 1};
@@ -179,6 +180,8 @@ class Suite {
         if (attack == "fgsm") r.steps = 1, r.step = eps;
         if (attack == "noise") r.samples = cfg_.noise_samples;
         if (attack == "pgd-t") r.target_mode = cfg_.targets;
+        const bool thesis = attack == "pgd-t" && cfg_.targets == "thesis";
+        int64_t thesis_correct = 0;  // (image, target) pairs still classified as the label
         std::vector<double> fooled_queries;
         if (attack == "square") {
             r.query_budget = cfg_.square_queries;
@@ -189,7 +192,7 @@ class Suite {
             const int64_t e = std::min<int64_t>(n_, b + cfg_.batch_size);
             const Batch batch = batches_->slice(b, e);
             const at::Tensor x = batch.x.to(device_), y = batch.y.to(device_);
-            at::Tensor ok;  // [B] bool: still the true label
+            at::Tensor ok;  // [B] bool: still the true label (before the clean outcome is required)
             if (attack == "clean") {
                 const at::Tensor z = predict_logits(model_, x);
                 ok = z.argmax(1).eq(y);
@@ -201,21 +204,35 @@ class Suite {
             } else if (attack == "noise") {
                 ok = predicted(random_noise(model_, x, y, norm, eps, cfg_.noise_samples, seeds(b, e, stream))).eq(y);
             } else if (attack == "pgd-t") {
-                ok = targeted(x, y, pgd, b, e, stream, r);
+                ok = targeted(x, y, pgd, b, e, stream, r, thesis_correct);
             } else if (attack == "square") {
                 ok = square(x, y, norm, eps, b, e, stream, r, fooled_queries);
                 if (!ok.defined()) return false;
             }
-            const auto bytes = to_bytes(ok);
+            auto bytes = to_bytes(ok);
+            // AutoAttack's convention for every attack: robust = correct when clean AND correct
+            // after the attack (an image already misclassified is not made robust by an attack
+            // that happens to move it onto its label). Clean is always evaluated first.
+            if (attack != "clean")
+                for (std::size_t i = 0; i < bytes.size(); ++i)
+                    bytes[i] = static_cast<uint8_t>(bytes[i] && clean_[static_cast<std::size_t>(b) + i]);
             std::copy(bytes.begin(), bytes.end(), r.robust.begin() + b);
         }
         r.correct = std::count(r.robust.begin(), r.robust.end(), uint8_t{1});
         r.accuracy = n_ > 0 ? static_cast<double>(r.correct) / static_cast<double>(n_) : kNaN;
         r.ci = wilson_interval(r.correct, n_);
+        if (thesis && n_ > 0 && report_.classes >= 2) {
+            // The thesis's PGD-T accuracy: the mean over images and all k targets (the true class
+            // included) of [pred == y], with no clean-correct requirement. `correct` holds that
+            // rate times n, rounded; `robust` stays per image (clean, and correct under every target).
+            r.accuracy = static_cast<double>(thesis_correct) / (static_cast<double>(n_) * report_.classes);
+            r.correct = std::llround(r.accuracy * static_cast<double>(n_));
+            r.ci = wilson_of_rate(r.accuracy, n_);
+        }
         if (attack == "pgd-t") {
             r.target_success = r.target_trials ? static_cast<double>(r.target_hits) / r.target_trials : kNaN;
-            r.target_ci = cfg_.targets == "all" ? wilson_of_rate(r.target_success, n_)
-                                                : wilson_interval(r.target_hits, r.target_trials);
+            r.target_ci = cfg_.targets == "random" ? wilson_interval(r.target_hits, r.target_trials)
+                                                   : wilson_of_rate(r.target_success, n_);
         }
         if (attack == "square") {
             r.queries_mean = fooled_queries.empty()
@@ -230,26 +247,37 @@ class Suite {
         return true;
     }
 
+    // PGD-T. "random": one wrong class per image; "all": every wrong class (robust = correct under
+    // each); "thesis": every class, the true one included (offset 0), and `thesis_correct` counts
+    // the (image, target) pairs still classified as the label. A wrong target at offset o draws
+    // its random starts from the same seeds in "all" and "thesis". Target hits and trials count
+    // wrong targets only.
     at::Tensor targeted(const at::Tensor& x, const at::Tensor& y, const PgdOptions& pgd, int64_t b, int64_t e,
-                        uint64_t stream, AttackResult& r) {
+                        uint64_t stream, AttackResult& r, int64_t& thesis_correct) {
         const int k = report_.classes;
         at::Tensor ok = at::ones({x.size(0)}, y.options().dtype(at::kBool));
-        if (k < 2) return predicted(x).eq(y);
-        std::vector<at::Tensor> target_sets;
+        if (k < 2) {
+            const at::Tensor same = predicted(x).eq(y);
+            thesis_correct += same.sum().item<int64_t>();
+            return same;
+        }
+        std::vector<std::pair<at::Tensor, uint64_t>> target_sets;  // targets, seed stream
         if (cfg_.targets == "random") {
             const std::vector<int64_t> labels(labels_.begin() + b, labels_.begin() + e);
             auto t = random_wrong_classes(labels, k, seeds(b, e, stream, 0x7a46e7));
-            target_sets.push_back(at::tensor(t, at::kLong).to(device_));
+            target_sets.emplace_back(at::tensor(t, at::kLong).to(device_), 1);
         } else {
-            for (int offset = 1; offset < k; ++offset)
-                target_sets.push_back(y.add(offset).remainder(k));
+            for (int offset = cfg_.targets == "thesis" ? 0 : 1; offset < k; ++offset)
+                target_sets.emplace_back(y.add(offset).remainder(k), static_cast<uint64_t>(offset));
         }
-        for (std::size_t s = 0; s < target_sets.size(); ++s) {
-            const at::Tensor& t = target_sets[s];
-            const at::Tensor pred = predicted(pgd_targeted(model_, x, t, pgd, seeds(b, e, stream, s + 1)));
-            ok = ok.logical_and(pred.eq(y));
-            r.target_hits += pred.eq(t).sum().item<int64_t>();
-            r.target_trials += x.size(0);
+        for (const auto& [t, extra] : target_sets) {
+            const at::Tensor pred = predicted(pgd_targeted(model_, x, t, pgd, seeds(b, e, stream, extra)));
+            const at::Tensor same = pred.eq(y);
+            ok = ok.logical_and(same);
+            thesis_correct += same.sum().item<int64_t>();
+            const at::Tensor wrong_target = t.ne(y);
+            r.target_hits += pred.eq(t).logical_and(wrong_target).sum().item<int64_t>();
+            r.target_trials += wrong_target.sum().item<int64_t>();
         }
         return ok;
     }

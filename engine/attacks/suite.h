@@ -2,6 +2,12 @@
 // The adversarial robustness suite: clean accuracy, FGSM/FGM, PGD-CE, PGD-T, Square and random
 // noise on a fixed, seeded subset of the test set, each accuracy with a 95% Wilson interval,
 // plus the probes of the masking diagnosis (eps sweep, input gradients). Results: report.h.
+//
+// Robust accuracy follows AutoAttack's convention for every attack: an image counts as robust
+// only when it is classified correctly when clean AND still after the attack, so an attack's
+// per-image flags imply the clean ones and its accuracy never exceeds the clean accuracy. The
+// one exception is PGD-T with targets = "thesis", whose accuracy is the thesis's rate over every
+// (image, target) pair with no clean-correct requirement (attack_config.h).
 #include <c10/core/Device.h>
 
 #include <cstdint>

@@ -64,7 +64,9 @@ void visit(V& v, DataConfig& d) {
     v("path", d.path,
       "Path of the data set; empty: searched under --data, $NORMOUT_DATA and the default data "
       "directory, in that order.");
-    v("val_fraction", d.val_fraction, "Fraction of the training set held out for validation (thesis: 0.1).");
+    v("val_fraction", d.val_fraction,
+      "Fraction of the training set held out for validation (thesis presets: 0, as the authors' code trains on "
+      "all 50,000 images; their text's 90-10 split would be 0.1).");
     v("train_limit", d.train_limit, "Use at most this many training images (0 = all).");
     v("test_limit", d.test_limit, "Use at most this many test images (0 = all).");
     v("pad_to", d.pad_to, "Zero-pad smaller images to this size (VGG's five poolings need 32).");
@@ -80,6 +82,10 @@ void visit(V& v, ModelConfig& m) {
     v("fast_classifier", m.fast_classifier,
       "Compute AdaptiveAvgPool2d(7) + Flatten + Linear on a 1x1 map as one Linear with the weight "
       "summed over its 49 copies: the same function and gradients, 49x less arithmetic.");
+    v("init", m.init,
+      "Weight initialisation: torchvision (VGG's: Kaiming-normal fan-out convolutions with zero bias, N(0, 0.01) "
+      "linear layers with zero bias) or pytorch (PyTorch's module defaults, as the authors' code and the thesis "
+      "presets: Kaiming-uniform with a = sqrt(5), biases uniform in +-1/sqrt(fan_in)). BatchNorm: weight 1, bias 0.");
     v("surgery", m.surgery, "Layer surgery: list of {op, at, layer} (thesis 2.3.1).");
 }
 
@@ -529,6 +535,8 @@ void validate(const RunConfig& c) {
     require(m.arch == "vgg16_bn", "model.arch", "unknown architecture '" + m.arch + "' (vgg16_bn)");
     require(m.width > 0.0 && m.width <= 8.0, "model.width", "must be in (0, 8]");
     require(m.hidden >= 1 && m.hidden <= 65536, "model.hidden", "must be in [1, 65536]");
+    require(m.init == "torchvision" || m.init == "pytorch", "model.init",
+            "unknown initialisation '" + m.init + "' (torchvision, pytorch)");
     const int base_size = static_cast<int>(base_layer_table(m, 3, 10).size());
     std::set<int> touched;
     for (std::size_t i = 0; i < m.surgery.size(); ++i) {

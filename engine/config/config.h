@@ -57,7 +57,7 @@ struct AugmentConfig {
 struct DataConfig {
     std::string dataset = "cifar10";  // cifar10 | fashion-mnist | image-folder
     std::string path;                 // explicit data set path; empty = search the data roots
-    double val_fraction = 0.0;        // held out from the training set (thesis: 0.1)
+    double val_fraction = 0.0;        // held out from the training set (the authors' code: none)
     int64_t train_limit = 0;          // 0 = all
     int64_t test_limit = 0;           // 0 = all
     int pad_to = 32;                  // zero-pad smaller images (VGG needs >= 32 pixels)
@@ -70,6 +70,11 @@ struct ModelConfig {
     double width = 1.0;           // channel multiplier of the convolutional stack
     int hidden = 4096;            // classifier width
     bool fast_classifier = true;  // see NetImpl::set_fast_classifier
+    // Weight initialisation: "torchvision" (VGG's: Kaiming-normal fan-out convolutions with zero
+    // bias, N(0, 0.01) linear layers with zero bias) or "pytorch" (the modules' defaults, as the
+    // authors' code: Kaiming-uniform a = sqrt(5), bias uniform in +-1/sqrt(fan_in)); BatchNorm
+    // weight 1, bias 0 in both. A configuration without the key reads as "torchvision".
+    std::string init = "torchvision";
     std::vector<SurgeryOp> surgery;
 };
 
@@ -90,9 +95,9 @@ struct TrainConfig {
     double lr_gamma = 0.1;
     int warmup_epochs = 0;
     uint64_t seed = 0;
-    std::string device = "auto";   // auto | cpu | cuda | cuda:N
-    int threads = 0;               // CPU threads; 0 = all cores
-    bool check_gradients = false;  // also check every gradient for NaN/inf at each step
+    std::string device = "auto";     // auto | cpu | cuda | cuda:N
+    int threads = 0;                 // CPU threads; 0 = all cores
+    bool check_gradients = false;    // also check every gradient for NaN/inf at each step
     std::string precision = "fp32";  // fp32 | tf32 | bf16
     bool channels_last = false;      // 4-D weights and inputs in NHWC memory order
 };

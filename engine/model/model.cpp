@@ -98,10 +98,24 @@ torch::Tensor NetImpl::forward(const torch::Tensor& pixels) {
 }
 
 Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean, const std::vector<float>& stddev,
-                bool fast_classifier) {
+                bool fast_classifier, const std::string& init) {
+    if (init != "torchvision" && init != "pytorch")
+        throw ConfigError("model.init", "unknown initialisation '" + init + "' (torchvision, pytorch)");
+    // The modules' constructors draw PyTorch's default initialisation (Conv2d and Linear:
+    // Kaiming-uniform a = sqrt(5), bias uniform in +-1/sqrt(fan_in); BatchNorm: weight 1, bias 0).
     Net net(table, mean, stddev);
     net->set_fast_classifier(fast_classifier);
     torch::NoGradGuard no_grad;
+    if (init == "pytorch") {
+        for (auto& module : net->modules(/*include_self=*/false))
+            if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {  // already so; stated, not drawn
+                bn->weight.fill_(1.0);
+                bn->bias.zero_();
+            }
+        return net;
+    }
+    // torchvision's VGG initialisation, drawn after the constructors' draws (as always, so a seed
+    // gives the same weights as before the choice existed).
     for (auto& module : net->modules(/*include_self=*/false)) {
         if (auto* conv = module->as<torch::nn::Conv2d>()) {
             torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);

@@ -6,6 +6,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/config/model_spec.h"
@@ -45,10 +46,14 @@ class NetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Net);
 
-// Builds the model with torchvision's VGG initialisation (Kaiming-normal convolutions, N(0, 0.01)
-// linear layers, unit BatchNorm), drawing from the global torch generator.
+// Builds the model, drawing from the global torch generator. `init` (ModelConfig::init):
+// "torchvision" = VGG's initialisation (Kaiming-normal fan-out convolutions, N(0, 0.01) linear
+// layers, zero biases) drawn after the modules' own; "pytorch" = the modules' default
+// initialisation as LibTorch's constructors draw it (Kaiming-uniform a = sqrt(5), biases uniform
+// in +-1/sqrt(fan_in)). BatchNorm weight 1, bias 0 in both. Throws ConfigError ("model.init")
+// for another value.
 Net build_model(const std::vector<LayerInfo>& table, const std::vector<float>& mean, const std::vector<float>& stddev,
-                bool fast_classifier = true);
+                bool fast_classifier = true, const std::string& init = "torchvision");
 
 // Output shape of each layer for one input of the given shape [C, H, W].
 std::vector<std::vector<int64_t>> layer_output_shapes(Net& net, const std::vector<int64_t>& chw);

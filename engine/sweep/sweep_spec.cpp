@@ -17,6 +17,7 @@ using ojson = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
 constexpr const char* kTable31 = "thesis/table-3.1";
+constexpr const char* kClaims = "thesis/claims";
 
 [[noreturn]] void fail(const SweepSpec& s, const std::string& field, const std::string& message) {
     throw ConfigError(field, message + " (in sweep " + s.source + ")");
@@ -166,24 +167,46 @@ SweepSpec parse_sweep_spec(const std::string& json_text, const std::string& sour
 }
 
 std::vector<std::pair<std::string, std::string>> builtin_sweeps() {
-    return {{kTable31, "every row of the thesis's Table 3.1 (the thesis/* presets), one seed"}};
+    return {{kTable31, "every row of the thesis's Table 3.1 (the thesis/* presets), one seed"},
+            {kClaims,
+             "the configurations `normout report` tests the thesis's claims on (baseline, Dropout, Temporal Softmax "
+             "T=100, SpatialMax and SpatiotemporalMax at 48 51), seeds 0-2, with attacks, the masking probes and "
+             "the Fisher-Rao norm after the last epoch"}};
 }
 
 std::string builtin_sweep_json(const std::string& name) {
-    if (name != kTable31) {
-        std::string names;
-        for (const auto& [n, d] : builtin_sweeps())
-            names += (names.empty() ? "" : ", ") + n;
-        throw ConfigError("sweep", "'" + name + "' is neither a file nor a built-in sweep (" + names + ")");
+    if (name == kTable31) {
+        ojson list = ojson::array();
+        for (const auto& p : presets())
+            if (p.name.rfind("thesis/", 0) == 0) list.push_back({{"preset", p.name}});
+        return ojson{{"name", "table-3.1"},
+                     {"description", "Thesis Table 3.1: every row, seed 0"},
+                     {"list", list},
+                     {"seeds", ojson::array({0})}}
+            .dump(2);
     }
-    ojson list = ojson::array();
-    for (const auto& p : presets())
-        if (p.name.rfind("thesis/", 0) == 0) list.push_back({{"preset", p.name}});
-    return ojson{{"name", "table-3.1"},
-                 {"description", "Thesis Table 3.1: every row, seed 0"},
-                 {"list", list},
-                 {"seeds", ojson::array({0})}}
-        .dump(2);
+    if (name == kClaims) {
+        ojson list = ojson::array();
+        for (const char* p : {"thesis/baseline", "thesis/dropout-48-51", "thesis/temporal-softmax-48-51-T100",
+                              "thesis/spatialmax-48-51", "thesis/spatiotemporalmax-48-51"})
+            list.push_back({{"preset", p}});
+        // What the claims rest on, measured once after the last epoch: robust accuracies with the
+        // masking diagnosis (its eps sweep included) and the Fisher-Rao norm.
+        const ojson set = {{"evaluate.attacks", "fgsm,pgd-ce,pgd-t,square,noise"},
+                           {"evaluate.attack_every", 0},
+                           {"evaluate.eps_sweep", true},
+                           {"evaluate.fisher_rao", true}};
+        return ojson{{"name", "claims"},
+                     {"description", "The thesis's claims (normout report): five configurations, seeds 0, 1 and 2"},
+                     {"set", set},
+                     {"list", list},
+                     {"seeds", ojson::array({0, 1, 2})}}
+            .dump(2);
+    }
+    std::string names;
+    for (const auto& [n, d] : builtin_sweeps())
+        names += (names.empty() ? "" : ", ") + n;
+    throw ConfigError("sweep", "'" + name + "' is neither a file nor a built-in sweep (" + names + ")");
 }
 
 SweepSpec load_sweep_spec(const std::string& spec) {

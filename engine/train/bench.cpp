@@ -53,7 +53,7 @@ BenchResult run_bench(const RunConfig& config, const BenchOptions& options) {
 
     torch::manual_seed(config.train.seed);
     Net net = build_model(layer_table(config.model, data->channels(), data->num_classes()), data->mean, data->stddev,
-                          config.model.fast_classifier);
+                          config.model.fast_classifier, config.model.init);
     Instrumentation instrument(net, config.instrument, {data->train.channels, data->train.height, data->train.width});
     net->to(device);
     if (channels_last) to_channels_last(*net);

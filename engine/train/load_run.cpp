@@ -15,7 +15,7 @@ LoadedRun load_run(const std::string& run_path, const std::vector<std::string>& 
     configure_threads(r.config.train.threads);
     r.data = data ? data : std::make_shared<PreparedData>(prepare_data(r.config.data, data_roots, r.config.train.seed));
     const auto table = layer_table(r.config.model, r.data->channels(), r.data->num_classes());
-    r.net = build_model(table, r.data->mean, r.data->stddev, r.config.model.fast_classifier);
+    r.net = build_model(table, r.data->mean, r.data->stddev, r.config.model.fast_classifier, r.config.model.init);
     try {
         import_state(*r.net, weights);
     } catch (const std::exception& e) {

@@ -39,7 +39,7 @@ void prepare_session(Session& s) {
         s.data = std::make_shared<PreparedData>(prepare_data(s.config.data, s.options.data_roots, s.config.train.seed));
     s.table = layer_table(s.config.model, s.data->channels(), s.data->num_classes());
     torch::manual_seed(s.config.train.seed);
-    s.net = build_model(s.table, s.data->mean, s.data->stddev, s.config.model.fast_classifier);
+    s.net = build_model(s.table, s.data->mean, s.data->stddev, s.config.model.fast_classifier, s.config.model.init);
     s.instrument = std::make_unique<Instrumentation>(
         s.net, s.config.instrument,
         std::vector<int64_t>{s.data->train.channels, s.data->train.height, s.data->train.width});
