@@ -3,6 +3,7 @@
 // requested size; the runs browser lists real run files; the compare view draws what the files
 // hold; `normout-lab export` works with no display.
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QProcess>
 #include <QSettings>
@@ -14,6 +15,7 @@
 
 #include "engine/config/config.h"
 #include "engine/config/presets.h"
+#include "engine/report/document.h"
 #include "engine/runfile/run_file.h"
 #include "engine/runfile/run_file_instrument.h"
 #include "engine/runfile/tables.h"
@@ -30,6 +32,7 @@
 #include "ui/main_window.h"
 #include "ui/runs_browser.h"
 #include "ui/sweep_panel.h"
+#include "ui/report_tab.h"
 #include "ui/unit_compare.h"
 
 using namespace normout;
@@ -288,6 +291,25 @@ class TestFigures : public QObject {
                      qPrintable(u->histograms()->series_name(s)));
         }
         QCOMPARE(u->keep_histograms()->series_count(), 2);  // the surgery layer is NormOut
+
+        // Report: the claims tested on the compared runs, as `normout report` tests them; two
+        // quick-preset runs are none of the claims' configurations, so every claim is not tested
+        // and says which runs it needs; the saved HTML and PDF are the engine's report.
+        ReportTab* report = v->report();
+        QVERIFY(report->build());
+        const QString summary = report->summary_html();
+        QVERIFY2(summary.contains("not tested") && summary.contains("thesis/claims"), qPrintable(summary));
+        const QString html = work_.path() + "/report.html", pdf = work_.path() + "/report.pdf";
+        QCOMPARE(report->save_html(html), QString());
+        QFile hf(html);
+        QVERIFY(hf.open(QIODevice::ReadOnly));
+        const QString page = QString::fromUtf8(hf.readAll());
+        QVERIFY(page.contains("Table 3.1") && page.contains(QFileInfo(QString::fromStdString(paths[0])).fileName()));
+        if (report_pdf_available()) {
+            QCOMPARE(report->save_pdf(pdf), QString());
+            QVERIFY(pdf_text(pdf).contains("Table 3.6"));
+        }
+        QVERIFY(!report->save_html(work_.path() + "/missing-folder/report.html").isEmpty());
     }
 
     void sweepRunsFromTheLab() {

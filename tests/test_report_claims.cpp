@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
 #include "engine/config/config.h"
@@ -216,6 +217,23 @@ class TestReportClaims : public QObject {
         // Every run's file is named in the report.
         for (const auto& p : paths)
             QVERIFY(html.find(p) != std::string::npos);
+        // The PDF holds every table and every verdict (its text, as pdftotext reads it).
+        if (report_pdf_available() && std::system("command -v pdftotext >/dev/null 2>&1") == 0) {
+            const std::string pdf = dir.path().toStdString() + "/report.pdf", txt = pdf + ".txt";
+            write_pdf(r.document, pdf);
+            QCOMPARE(std::system(("pdftotext '" + pdf + "' '" + txt + "'").c_str()), 0);
+            QFile f(QString::fromStdString(txt));
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            // Words may wrap within a cell: compare with runs of white space collapsed.
+            const QString text = QString::fromUtf8(f.readAll()).simplified();
+            for (const auto& block : r.document.blocks)
+                if (block.kind == Block::Kind::Table)
+                    QVERIFY2(text.contains(QString::fromStdString(block.table.title).simplified()), block.table.title.c_str());
+            for (const auto& c : r.claims)
+                QVERIFY2(text.contains(QString("(%1)").arg(QString::fromStdString(c.id))) &&
+                             text.contains(QString::fromUtf8(verdict_name(c.verdict))),
+                         c.id.c_str());
+        }
         // A missing path is refused before anything is read.
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, build_report({dir.path().toStdString() + "/nope"}));
     }

@@ -31,7 +31,7 @@ struct Chart {
     std::vector<IntervalItem> items;   // Intervals
     double zero_line = 0;              // Intervals: a vertical line at this value (NaN: none)
     std::vector<ScatterPoint> points;  // Scatter
-    bool x_log = false;                // Scatter: logarithmic x axis
+    bool x_log = false;                // logarithmic x axis (values <= 0 left out / clamped)
     bool fit_line = false;             // Scatter: draw the least-squares line (in log10 x when x_log)
 };
 

@@ -128,20 +128,37 @@ Report build_report(const std::vector<std::string>& given, const ReportOptions& 
     Report report;
     const auto paths = collect_run_paths(given);
     if (paths.empty()) throw std::invalid_argument("no run files found in the paths given");
-    for (const auto& p : paths)
-        report.runs.push_back(read_run_summary(p));
+    // Runs still training, stopped or failed are listed, not tested: their last epoch is not the
+    // end of their training.
+    std::vector<RunSummary> unfinished;
+    for (const auto& p : paths) {
+        RunSummary s = read_run_summary(p);
+        (s.status == "finished" ? report.runs : unfinished).push_back(std::move(s));
+    }
+    if (report.runs.empty())
+        throw std::invalid_argument("none of the " + std::to_string(unfinished.size()) +
+                                    " runs found has finished training: nothing to test yet");
     report.groups = group_runs(report.runs);
     report.claims = evaluate_claims(report.runs, report.groups, options.claims);
     const auto& runs = report.runs;
     const auto& groups = report.groups;
     Document& doc = report.document;
     doc.title = options.title;
-    doc.subtitle = fmt::format("{} run{} in {} configuration{}; made {} by NormOut Lab {}", runs.size(),
-                               runs.size() == 1 ? "" : "s", groups.size(), groups.size() == 1 ? "" : "s", utc_now(),
-                               code_version());
+    doc.subtitle = fmt::format("{} finished run{} in {} configuration{}{}; made {} by NormOut Lab {}", runs.size(),
+                               runs.size() == 1 ? "" : "s", groups.size(), groups.size() == 1 ? "" : "s",
+                               unfinished.empty() ? "" : fmt::format(" ({} unfinished left out)", unfinished.size()),
+                               utc_now(), code_version());
 
     doc.heading("What these runs say");
     doc.paragraph(scale_statement(runs));
+    if (!unfinished.empty()) {
+        std::string names;
+        for (const auto& u : unfinished)
+            names += (names.empty() ? "" : ", ") + u.path + " (" + u.status + ")";
+        doc.paragraph(fmt::format("{} run{} left out because {} not finished training: {}.", unfinished.size(),
+                                  unfinished.size() == 1 ? " is" : "s are",
+                                  unfinished.size() == 1 ? "it has" : "they have", names));
+    }
     {
         TableBlock t;
         t.title = "The thesis's claims, tested on these runs";
@@ -178,8 +195,9 @@ Report build_report(const std::vector<std::string>& given, const ReportOptions& 
         acc.x_label = "test accuracy (%)";
         acc.zero_line = kNaN;
         Chart fr;
-        fr.title = "Fisher-Rao norm (empirical) per configuration (mean, 95% interval, seeds; ◇ thesis)";
-        fr.x_label = "Fisher-Rao norm";
+        fr.title = "Fisher-Rao norm (empirical) per configuration (geometric mean, 95% interval, seeds; ◇ thesis)";
+        fr.x_label = "Fisher-Rao norm (log scale)";
+        fr.x_log = true;
         fr.zero_line = kNaN;
         for (const auto& g : groups) {
             const RunSummary& first = runs[g.runs.front()];
@@ -198,10 +216,14 @@ Report build_report(const std::vector<std::string>& given, const ReportOptions& 
             f.label = a.label;
             f.observations =
                 stats::finite(collect(runs, g, [](const RunSummary& r) { return r.fisher_rao_empirical; }));
-            const auto mf = stats::mean_interval(f.observations);
-            f.estimate = mf.n ? mf.mean : kNaN;
-            f.low = mf.low;
-            f.high = mf.high;
+            // Norms are compared on the log scale (claims c, d): the geometric mean and its interval.
+            std::vector<double> logs;
+            for (double o : f.observations)
+                if (o > 0) logs.push_back(std::log(o));
+            const auto mf = stats::mean_interval(logs);
+            f.estimate = mf.n ? std::exp(mf.mean) : kNaN;
+            f.low = std::exp(mf.low);
+            f.high = std::exp(mf.high);
             const auto t = thesis_rows().find(preset);
             f.reference = t == thesis_rows().end() ? kNaN : t->second.fisher_rao;
             fr.items.push_back(f);
@@ -351,6 +373,10 @@ Report build_report(const std::vector<std::string>& given, const ReportOptions& 
                 t.rows.push_back({g.label, std::to_string(r.seed), fmt::format("{}/{}", r.epochs, r.planned_epochs),
                                   r.status, r.code_version, r.device, r.created_utc, r.path});
             }
+        for (const auto& r : unfinished)
+            t.rows.push_back({r.name + " (left out)", std::to_string(r.seed),
+                              fmt::format("{}/{}", r.epochs, r.planned_epochs), r.status, r.code_version, r.device,
+                              r.created_utc, r.path});
         t.note =
             "Configurations are named by their settings that differ (run_labels); runs equal but for the seed "
             "form one configuration.";

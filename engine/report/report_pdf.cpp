@@ -454,7 +454,7 @@ void draw_intervals(cairo_t* cr, const Chart& c, double X, double Y, double W, d
     // Range over everything drawn.
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     auto take = [&](double v) {
-        if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+        if (std::isfinite(v) && (!c.x_log || v > 0)) lo = std::min(lo, v), hi = std::max(hi, v);
     };
     for (const auto& it : c.items) {
         take(it.estimate);
@@ -465,8 +465,10 @@ void draw_intervals(cairo_t* cr, const Chart& c, double X, double Y, double W, d
             take(o);
     }
     take(c.zero_line);
-    const Axis axis = std::isfinite(lo) ? linear_axis(lo, hi) : linear_axis(0, 1);
-    auto xpos = [&](double v) { return axis.map(v, px0 + inner, px1 - inner); };
+    const Axis axis = !std::isfinite(lo) ? (c.x_log ? log_axis(1, 10) : linear_axis(0, 1))
+                                         : (c.x_log ? log_axis(lo, hi) : linear_axis(lo, hi));
+    // On a log axis a value at or below zero (an interval's low end) is drawn at the axis' start.
+    auto xpos = [&](double v) { return axis.map(c.x_log ? std::max(v, axis.lo) : v, px0 + inner, px1 - inner); };
 
     // Row bands, grid and axis, zero line.
     for (std::size_t i = 0; i < c.items.size(); ++i) {

@@ -12,6 +12,22 @@ namespace normout {
 
 namespace {
 
+// Compared as configurations, not texts: a file written before a setting existed holds no key
+// for it and reads as its default, so it still matches a plan that states the default.
+bool same_configuration(const std::string& recorded, const std::string& planned) {
+    try {
+        return nlohmann::json::parse(config_to_json(config_from_json(recorded))) ==
+               nlohmann::json::parse(config_to_json(config_from_json(planned)));
+    } catch (const std::exception&) {
+        return nlohmann::json::parse(recorded) == nlohmann::json::parse(planned);
+    }
+}
+
+}  // namespace
+
+
+namespace {
+
 namespace fs = std::filesystem;
 
 // Checkpoint files next to the run file (RUN.ckpt-<step>.pt); listed here without torch.
@@ -55,7 +71,7 @@ RunState run_state(const std::string& dir, const SweepRun& run) {
             s.train_accuracy = info.epochs.back().train_accuracy;
             s.wall_seconds = info.epochs.back().wall_seconds;
         }
-        s.config_matches = nlohmann::json::parse(info.header.config_json) == nlohmann::json::parse(run.config_json);
+        s.config_matches = same_configuration(info.header.config_json, run.config_json);
     } catch (const std::exception& e) {
         s.status = "unreadable";
         s.message = e.what();
