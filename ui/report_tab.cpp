@@ -9,7 +9,6 @@
 #include <QTextBrowser>
 #include <QVBoxLayout>
 #include <cmath>
-#include <filesystem>
 
 #include "engine/report/report_build.h"
 #include "engine/util/durable_file.h"
@@ -140,13 +139,9 @@ void ReportTab::show_summary() {
 
 QString ReportTab::save_html(const QString& path) {
     if (!report_ && !build()) return tr("The report could not be built: see the Report tab.");
-    const std::string target = path.toStdString(), tmp = target + ".tmp";
     try {
-        write_file_durably(tmp, to_html(report_->document));
-        std::filesystem::rename(tmp, target);
+        replace_file_durably(path.toStdString(), to_html(report_->document));
     } catch (const std::exception& e) {
-        std::error_code ec;
-        std::filesystem::remove(tmp, ec);
         return tr("Could not write %1: %2").arg(path, QString::fromStdString(e.what()));
     }
     return {};

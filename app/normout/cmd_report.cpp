@@ -1,11 +1,8 @@
 // `normout report RUNS_OR_FOLDERS... --out report.html [--pdf report.pdf]`: the thesis's tables
 // with 95% intervals over seeds and its claims tested on the runs given (engine/report/).
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -27,20 +24,6 @@ struct ReportArgs {
     double alpha = 0.05;
 };
 
-// Written next to the target and renamed over it: a failed write never leaves half a report.
-void write_atomically(const std::string& path, const std::string& bytes) {
-    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    try {
-        write_file_durably(tmp, bytes);
-        std::filesystem::rename(tmp, path);
-        fsync_parent_folder(path);
-    } catch (const std::exception& e) {
-        std::error_code ec;
-        std::filesystem::remove(tmp, ec);
-        throw std::runtime_error(path + ": cannot write the report (" + e.what() + ")");
-    }
-}
-
 int run_report(const ReportArgs& a, const std::vector<std::string>& argv) {
     if (a.out.empty() && a.pdf.empty()) throw ConfigError("out", "give --out report.html and/or --pdf report.pdf");
     if (!(a.alpha > 0 && a.alpha < 1)) throw ConfigError("alpha", "must lie in (0, 1)");
@@ -61,7 +44,13 @@ int run_report(const ReportArgs& a, const std::vector<std::string>& argv) {
         command += " " + (s.find(' ') == std::string::npos ? s : "'" + s + "'");
     options.command = command;
     const Report report = build_report(a.runs, options);
-    if (!a.out.empty()) write_atomically(a.out, to_html(report.document));
+    if (!a.out.empty()) {
+        try {
+            replace_file_durably(a.out, to_html(report.document));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(a.out + ": cannot write the report (" + e.what() + ")");
+        }
+    }
     if (!a.pdf.empty()) write_pdf(report.document, a.pdf);
     fmt::print("{} runs in {} configurations\n", report.runs.size(), report.groups.size());
     for (const auto& c : report.claims) {

@@ -1,7 +1,8 @@
 #pragma once
 // A report as a sequence of blocks (headings, paragraphs, tables, figures), written once and
-// rendered twice: to a self-contained HTML page (report_html.cpp) and to a PDF (report_pdf.cpp,
-// cairo). Plain data, no torch, no Qt.
+// rendered twice: to a self-contained HTML page (report_html.cpp) and to a PDF (report_pdf.cpp:
+// pages; report_charts.cpp: figures, also as the page's inline SVG; cairo_draw.*: cairo
+// primitives). Plain data, no torch, no Qt.
 #include <string>
 #include <vector>
 

@@ -51,6 +51,21 @@ void write_file_durably(const std::string& path, const std::string& bytes) {
     sync_and_close(fd, path);
 }
 
+void replace_file_durably(const std::string& path, const std::string& bytes) {
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    try {
+        write_file_durably(tmp, bytes);
+        std::error_code ec;
+        std::filesystem::rename(tmp, path, ec);
+        if (ec) throw std::runtime_error("rename to " + path + ": " + ec.message());
+        fsync_parent_folder(path);
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(tmp, ec);
+        throw;
+    }
+}
+
 void fsync_parent_folder(const std::string& path) {
     std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
     if (parent.empty()) parent = ".";

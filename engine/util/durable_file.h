@@ -9,6 +9,11 @@ namespace normout {
 // with the system's reason. The descriptor is closed on every path.
 void write_file_durably(const std::string& path, const std::string& bytes);
 
+// Replaces `path` by a file holding `bytes` in one rename (written to PATH.tmp-<pid> beside it and
+// synced first): readers see the old file or the new one, a failure leaves the old one and no
+// temporary file. Throws std::runtime_error naming the path and the system's reason.
+void replace_file_durably(const std::string& path, const std::string& bytes);
+
 // fsyncs the folder holding `path`, so that a rename into it survives a power loss; throws
 // std::runtime_error when the folder cannot be opened or synced.
 void fsync_parent_folder(const std::string& path);
