@@ -13,9 +13,11 @@
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 #include <filesystem>
+#include <set>
 
 #include "engine/config/config.h"
 #include "engine/config/presets.h"
+#include "engine/report/claims.h"
 #include "engine/runfile/run_file.h"
 #include "engine/sweep/slurm.h"
 #include "engine/sweep/sweep_plan.h"
@@ -117,6 +119,21 @@ class TestSweep : public QObject {
         QCOMPARE(table.runs[0].name, std::string("thesis-baseline-no-aug__seed0"));
         for (const auto& r : table.runs)
             QCOMPARE(safe_name_part(r.name), r.name);
+
+        // thesis/claims: the five configurations `normout report` tests, three seeds each, with
+        // attacks and the masking probes after the last epoch; --set scales it and wins.
+        const SweepPlan claims = expand_sweep(load_sweep_spec("thesis/claims"), {"train.epochs=2"});
+        QCOMPARE(claims.runs.size(), std::size_t{15});
+        std::set<std::string> roles;
+        for (const auto& r : claims.runs) {
+            const RunConfig c = config_from_json(r.config_json);
+            QCOMPARE(c.train.epochs, 2);
+            QVERIFY(c.evaluate.eps_sweep && c.evaluate.fisher_rao && c.evaluate.attack_every == 0);
+            QVERIFY(c.evaluate.attacks.find("pgd-ce") != std::string::npos);
+            roles.insert(configuration_role(r.config_json));
+        }
+        QCOMPARE(roles, (std::set<std::string>{kRoleBaseline, kRoleDropout, kRoleTemporalSoftmax, kRoleSpatialMax,
+                                               kRoleSpatiotemporalMax}));
 
         // Long values are cut and kept unique by a hash.
         const SweepPlan longer = expand_sweep(
