@@ -18,6 +18,7 @@
 #include "engine/runfile/run_file.h"
 #include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/time_scale.h"
 #include "support/tiny_run.h"
 
 using namespace normout;
@@ -137,7 +138,8 @@ class TestResilience : public QObject {
               static_cast<long long>(killed.size()), with_rows, worst_lost_ms, flush_ms);
         QVERIFY2(killed.size() >= 30, "too few runs were killed before finishing");
         // At most one flush interval, plus one step and scheduling slack.
-        QVERIFY2(worst_lost_ms <= flush_ms + 500, qPrintable(QString::number(worst_lost_ms)));
+        QVERIFY2(worst_lost_ms <= flush_ms + 500 * normout::test::time_scale(),
+                 qPrintable(QString::number(worst_lost_ms)));
 
         // h5py opens every killed file (SWMR read where it is still marked open for writing).
         const Result h5py = python(R"(
@@ -233,7 +235,7 @@ print(reads, errors)
               longest_wait, qPrintable(py_counts.join(' ').trimmed()));
         QCOMPARE(errors, 0);
         QVERIFY2(reads >= 200, qPrintable(QString::number(reads)));
-        QVERIFY2(longest_wait < 3.0, qPrintable(QString::number(longest_wait)));
+        QVERIFY2(longest_wait < 3.0 * normout::test::time_scale(), qPrintable(QString::number(longest_wait)));
         QCOMPARE(py_counts.size(), 2);
         QVERIFY(py_counts[0].toInt() >= 20);
         QCOMPARE(py_counts[1].trimmed().toInt(), 0);

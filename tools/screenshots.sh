@@ -7,7 +7,8 @@ command -v xvfb-run >/dev/null || { echo "install xvfb and xauth (apt-get instal
 out=${1:-docs/screenshots}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# COMPARE="a.h5 b.h5 ...": finished runs for the Compare tab's screenshot (lab-compare.png).
+# COMPARE="a.h5 b.h5 ...": finished runs for the Compare tab's screenshots (lab-compare.png, and
+# lab-report.png: Compare → Report with the claims tested on them).
 compare_args=()
 for f in ${COMPARE:-}; do compare_args+=(--compare "$f"); done
 HOME="$tmp" xvfb-run -a -s "-screen 0 1600x1000x24" ./build/app/normout-lab --preset quick \

@@ -12,6 +12,7 @@
 #include "ui/dashboard.h"
 #include "ui/main_window.h"
 #include "ui/neuron_inspector.h"
+#include "ui/report_tab.h"
 
 namespace normout::ui {
 
@@ -45,6 +46,14 @@ void save_screenshots(MainWindow& window, const QString& folder) {
         tabs->setCurrentWidget(window.compare_view());
         settle();
         window.compare_view()->grab().save(QDir(folder).filePath("lab-compare.png"));
+        // Compare → Report: the claims tested on the compared runs.
+        CompareView* compare = window.compare_view();
+        const int previous = compare->tabs()->currentIndex();
+        compare->tabs()->setCurrentWidget(compare->report());
+        compare->report()->build();
+        settle();
+        compare->grab().save(QDir(folder).filePath("lab-report.png"));
+        compare->tabs()->setCurrentIndex(previous);
     }
     if (tabs) tabs->setCurrentWidget(window.dashboard());
 }
