@@ -38,6 +38,7 @@ if ((sanitize)); then
   fi
   # Leaks are checked where LibTorch is absent (--sanitize-core).
   export ASAN_OPTIONS=detect_leaks=$((sanitize == 2)):abort_on_error=1:detect_stack_use_after_return=0
+  export LSAN_OPTIONS=suppressions=$PWD/tools/lsan-suppressions.txt
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # Responsiveness budgets of the tests (tests/support/time_scale.h): instrumented code is slower.
   export NORMOUT_TEST_TIME_SCALE=3
