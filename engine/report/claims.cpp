@@ -101,6 +101,9 @@ std::vector<stats::Observation> observations(const std::vector<RunSummary>& runs
 
 struct Pending {
     ClaimResult result;
+    // The effect on the scale of its test, where 0 is "no effect": a difference, log(ratio), a
+    // share minus one half, rho. Its sign against expected_sign gives the verdict's direction.
+    double tested_effect = kNaN;
     double sd = kNaN;
     bool paired = false;
     enum class Kind { Means, Proportion, Correlation } kind = Kind::Means;
@@ -146,15 +149,13 @@ Pending compare_claim(const std::vector<RunSummary>& runs, const std::vector<Con
         r.high = std::exp(c.high);
         r.effect_text = std::isfinite(r.low) ? fmt::format("×{:.3g} [{:.3g}, {:.3g}]", r.effect, r.low, r.high)
                                              : fmt::format("×{:.3g}", r.effect);
-        // For the power estimate the effect stays on the log scale.
-        r.seeds_needed = stats::seeds_needed(c.effect, c.sd, c.paired);
     } else {
         r.effect = c.effect;
         r.low = c.low;
         r.high = c.high;
         r.effect_text = interval_text(c.effect, c.low, c.high, 2, " pp");
-        r.seeds_needed = stats::seeds_needed(c.effect, c.sd, c.paired);
     }
+    p.tested_effect = c.effect;
     return p;
 }
 
@@ -270,6 +271,7 @@ std::vector<ClaimResult> evaluate_claims(const std::vector<RunSummary>& runs, co
             r.high = 100 * pr.high;
             r.effect_text = fmt::format("{}/{} runs = {:.0f}% [{:.0f}%, {:.0f}%]", k, n, r.effect, r.low, r.high);
             r.p = std::min(1.0, 2 * std::min(pr.p_greater, pr.p_less));
+            p.tested_effect = pr.rate - 0.5;
         }
         claims.push_back(p);
     }
@@ -299,6 +301,7 @@ std::vector<ClaimResult> evaluate_claims(const std::vector<RunSummary>& runs, co
             const stats::Correlation c = stats::spearman(x, y);
             r.method = c.method;
             r.effect = c.rho;
+            p.tested_effect = c.rho;
             r.low = c.low;
             r.high = c.high;
             r.p = c.p;
@@ -328,16 +331,7 @@ std::vector<ClaimResult> evaluate_claims(const std::vector<RunSummary>& runs, co
             out.push_back(r);
             continue;
         }
-        // The sign of the effect against the claim's direction: a difference (log ratio) or
-        // rho below / above zero, a share above / below one half.
-        double sign = 0;
-        if (c.kind == Pending::Kind::Means)
-            sign = r.measure.find("ratio") != std::string::npos ? std::log(r.effect) : r.effect;
-        else if (c.kind == Pending::Kind::Proportion)
-            sign = r.effect - 50;
-        else
-            sign = r.effect;
-        const bool along = sign * c.expected_sign > 0;
+        const bool along = c.tested_effect * c.expected_sign > 0;
         if (r.p_adjusted < options.alpha)
             r.verdict = along ? ClaimVerdict::Supported : ClaimVerdict::Contradicted;
         else
@@ -346,9 +340,7 @@ std::vector<ClaimResult> evaluate_claims(const std::vector<RunSummary>& runs, co
             r.seeds_needed = -1;
             r.needed_text = "";
         } else if (c.kind == Pending::Kind::Means) {
-            r.seeds_needed =
-                stats::seeds_needed(c.result.measure.find("ratio") != std::string::npos ? std::log(r.effect) : r.effect,
-                                    c.sd, c.paired, alpha_each, options.power);
+            r.seeds_needed = stats::seeds_needed(c.tested_effect, c.sd, c.paired, alpha_each, options.power);
             r.needed_text =
                 r.seeds_needed < 0
                     ? "no effect observed: no number of seeds is predicted to settle it"
