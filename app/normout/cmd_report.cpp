@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "command.h"
+#include "config_args.h"
 #include "engine/config/config.h"
 #include "engine/report/report_build.h"
 #include "engine/util/durable_file.h"
@@ -30,15 +31,7 @@ int run_report(const ReportArgs& a, const std::vector<std::string>& argv) {
     ReportOptions options;
     if (!a.title.empty()) options.title = a.title;
     options.claims.alpha = a.alpha;
-    options.layers.clear();
-    std::stringstream ss(a.layers);
-    for (std::string part; std::getline(ss, part, ',');) {
-        try {
-            options.layers.push_back(std::stoi(part));
-        } catch (const std::exception&) {
-            throw ConfigError("layers", "'" + part + "' is not a layer index");
-        }
-    }
+    options.layers = parse_index_list(a.layers, "layers");
     std::string command = "normout";
     for (const auto& s : argv)
         command += " " + (s.find(' ') == std::string::npos ? s : "'" + s + "'");

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "command.h"
+#include "config_args.h"
 #include "engine/config/config.h"
 #include "engine/runfile/tables.h"
 
@@ -26,15 +27,7 @@ struct TableArgs {
 int run_table(const TableArgs& a) {
     TableOptions options;
     options.norm = a.norm;
-    options.layers.clear();
-    std::stringstream ss(a.layers);
-    for (std::string part; std::getline(ss, part, ',');) {
-        try {
-            options.layers.push_back(std::stoi(part));
-        } catch (const std::exception&) {
-            throw ConfigError("layers", "'" + part + "' is not a layer index");
-        }
-    }
+    options.layers = parse_index_list(a.layers, "layers");
     const Table table = build_table(a.runs, table_kind(a.kind), options);
     const std::string text = a.format == "csv"   ? to_csv(table)
                              : a.format == "tex" ? to_latex(table)

@@ -1,5 +1,8 @@
 #include "config_args.h"
 
+#include <sstream>
+#include <stdexcept>
+
 #include "engine/config/presets.h"
 
 namespace normout::cli {
@@ -20,6 +23,21 @@ RunConfig resolve_config(const ConfigArgs& a) {
         apply_override(c, s);
     validate(c);
     return c;
+}
+
+std::vector<int> parse_index_list(const std::string& text, const std::string& field) {
+    std::vector<int> out;
+    std::stringstream ss(text);
+    for (std::string part; std::getline(ss, part, ',');) {
+        try {
+            std::size_t used = 0;
+            out.push_back(std::stoi(part, &used));
+            if (used != part.size()) throw std::invalid_argument(part);
+        } catch (const std::exception&) {
+            throw ConfigError(field, "'" + part + "' is not a layer index");
+        }
+    }
+    return out;
 }
 
 }  // namespace normout::cli

@@ -19,6 +19,9 @@ struct ConfigArgs {
 
 void add_config_options(CLI::App* cmd, ConfigArgs& args);
 
+// "48,51" -> {48, 51}; throws ConfigError naming `field` for a part that is not an integer.
+std::vector<int> parse_index_list(const std::string& text, const std::string& field);
+
 // The configuration the options describe, validated (ConfigError otherwise).
 RunConfig resolve_config(const ConfigArgs& args);
 

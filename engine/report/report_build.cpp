@@ -13,6 +13,7 @@
 
 #include "engine/config/presets.h"
 #include "engine/report/stats.h"
+#include "engine/runfile/run_file.h"
 #include "engine/version.h"
 
 namespace normout {
@@ -65,15 +66,6 @@ std::string cell(const std::vector<double>& values, int decimals, bool significa
 
 std::string thesis_cell(double v, int decimals = 2) {
     return std::isfinite(v) && v >= 0 ? fmt::format("{:.{}f}", v, decimals) : "";
-}
-
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-    return buf;
 }
 
 std::vector<double> collect(const std::vector<RunSummary>& runs, const ConfigGroup& g,
@@ -147,7 +139,7 @@ Report build_report(const std::vector<std::string>& given, const ReportOptions& 
     doc.subtitle = fmt::format("{} finished run{} in {} configuration{}{}; made {} by NormOut Lab {}", runs.size(),
                                runs.size() == 1 ? "" : "s", groups.size(), groups.size() == 1 ? "" : "s",
                                unfinished.empty() ? "" : fmt::format(" ({} unfinished left out)", unfinished.size()),
-                               utc_now(), code_version());
+                               utc_now_iso8601(), code_version());
 
     doc.heading("What these runs say");
     doc.paragraph(scale_statement(runs));
