@@ -78,7 +78,44 @@ int LivePlot::add_series(const QString& name, const QColor& color, Qt::PenStyle 
     graphs_.push_back(g);
     bands_low_.push_back(nullptr);
     bands_high_.push_back(nullptr);
+    right_.push_back(false);
     return graphs_.size() - 1;
+}
+
+int LivePlot::add_span_series(const QString& name, const QColor& color) {
+    QCPGraph* g = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+    g->setName(name);
+    g->setPen(QPen(faint(color, 120), 1));
+    g->setBrush(QBrush(faint(color, 45)));  // fills down to 0: shaded where the series is 1
+    g->setLineStyle(QCPGraph::lsStepLeft);
+    plot_->yAxis2->setRange(0, 1);
+    graphs_.push_back(g);
+    bands_low_.push_back(nullptr);
+    bands_high_.push_back(nullptr);
+    right_.push_back(true);
+    return graphs_.size() - 1;
+}
+
+bool LivePlot::is_span(int series) const {
+    return right_.value(series, false) && graphs_.at(series)->brush().style() != Qt::NoBrush;
+}
+
+void LivePlot::use_right_axis(int series, const QString& label) {
+    graphs_.at(series)->setValueAxis(plot_->yAxis2);
+    right_[series] = true;  // fitted like the spans: x only
+    plot_->yAxis2->setRange(0, 1);
+    plot_->yAxis2->setLabel(label);
+    plot_->yAxis2->setVisible(true);
+    request_replot();
+}
+
+bool LivePlot::on_right_axis(int series) const {
+    return graphs_.at(series)->valueAxis() == plot_->yAxis2;
+}
+
+void LivePlot::set_steps(int series) {
+    graphs_.at(series)->setLineStyle(QCPGraph::lsStepLeft);
+    request_replot();
 }
 
 void LivePlot::set_data(int series, const QVector<double>& x, const QVector<double>& y) {
@@ -113,11 +150,18 @@ void LivePlot::set_visible(int series, bool visible) {
     request_replot();
 }
 
+void LivePlot::hide_from_legend(int series) {
+    graphs_.at(series)->removeFromLegend();
+    request_replot();
+}
+
 void LivePlot::clear_series() {
     plot_->clearGraphs();
     graphs_.clear();
     bands_low_.clear();
     bands_high_.clear();
+    right_.clear();
+    plot_->yAxis2->setVisible(false);
     request_replot();
 }
 
@@ -177,30 +221,32 @@ void LivePlot::fit() {
 }
 
 void LivePlot::fit_ranges() {
-    bool any = false;
+    bool any_x = false, any_y = false;
     QCPRange x, y;
     const bool log = log_y();
-    for (QCPGraph* g : graphs_) {
+    for (int i = 0; i < graphs_.size(); ++i) {
+        QCPGraph* g = graphs_[i];
         if (!g->visible() || g->data()->isEmpty()) continue;
         bool found = false;
         const QCPRange gx = g->getKeyRange(found);
         if (!found) continue;
-        const QCPRange gy = g->getValueRange(found, log ? QCP::sdPositive : QCP::sdBoth);
-        if (!found) continue;
-        if (!any) {
-            x = gx;
-            y = gy;
-            any = true;
-        } else {
-            x.expand(gx);
-            y.expand(gy);
+        // Series on the right axis (fixed at 0..1) count for x only.
+        QCPRange gy;
+        if (!right_[i]) {
+            gy = g->getValueRange(found, log ? QCP::sdPositive : QCP::sdBoth);
+            if (!found) continue;
+            y = any_y ? QCPRange(std::min(y.lower, gy.lower), std::max(y.upper, gy.upper)) : gy;
+            any_y = true;
         }
+        x = any_x ? QCPRange(std::min(x.lower, gx.lower), std::max(x.upper, gx.upper)) : gx;
+        any_x = true;
     }
-    if (!any) return;
+    if (!any_x) return;
     if (x.size() == 0) x = QCPRange(x.lower - 0.5, x.upper + 0.5);
-    if (y.size() == 0) y = QCPRange(y.lower - (log ? y.lower / 2 : 0.5), y.upper + (log ? y.upper : 0.5));
     plot_->xAxis->setRange(x);
     plot_->xAxis->scaleRange(1.03, x.center());  // markers at the ends stay whole
+    if (!any_y) return;
+    if (y.size() == 0) y = QCPRange(y.lower - (log ? y.lower / 2 : 0.5), y.upper + (log ? y.upper : 0.5));
     plot_->yAxis->setRange(y);
     if (!log) plot_->yAxis->scaleRange(1.08, plot_->yAxis->range().center());
 }

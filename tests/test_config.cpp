@@ -1,9 +1,11 @@
 // The configuration: strict JSON, --set overrides, validation naming the field, presets.
 #include <QtTest/QtTest>
+#include <cmath>
 
 #include "engine/config/config.h"
 #include "engine/config/model_spec.h"
 #include "engine/config/presets.h"
+#include "engine/config/schedule.h"
 
 using namespace normout;
 
@@ -160,8 +162,52 @@ class TestConfig : public QObject {
                                      << "data.augment.scale_max";
         QTest::newRow("width") << "model.width=0"
                                << "model.width";
-        QTest::newRow("arch") << "model.arch=resnet18"
+        QTest::newRow("arch") << "model.arch=alexnet"
                               << "model.arch";
+        QTest::newRow("vit heads") << "model.vit_heads=3"
+                                   << "model.vit_heads";
+        QTest::newRow("vit patch") << "model.vit_patch=5"
+                                   << "model.vit_patch";
+        QTest::newRow("active window")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"active_from":5,"active_until":5}}])"
+            << "model.surgery[0].layer.active_until";
+        QTest::newRow("schedule shape")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"variant":"temporal-softmax","schedule":"step"}}])"
+            << "model.surgery[0].layer.schedule";
+        QTest::newRow("schedule without quantity")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"variant":"temporal-max","schedule":"linear","schedule_to":2,"schedule_until":9}}])"
+            << "model.surgery[0].layer.schedule";
+        QTest::newRow("schedule empty span")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"variant":"temporal-softmax","schedule":"cosine","schedule_to":2,"schedule_from":4,"schedule_until":4}}])"
+            << "model.surgery[0].layer.schedule_until";
+        QTest::newRow("final T")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"variant":"temporal-softmax","schedule":"linear","schedule_to":0,"schedule_until":4}}])"
+            << "model.surgery[0].layer.schedule_to";
+        QTest::newRow("final p")
+            << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"dropout","schedule":"linear","schedule_to":1,"schedule_until":4}}])"
+            << "model.surgery[0].layer.schedule_to";
+        QTest::newRow("penalty layer") << R"(train.penalties=[{"layer":99,"l1":0.1}])"
+                                       << "train.penalties[0].layer";
+        QTest::newRow("penalty twice") << R"(train.penalties=[{"layer":47,"l1":0.1},{"layer":47,"l2":0.1}])"
+                                       << "train.penalties[1].layer";
+        QTest::newRow("penalty weights") << R"(train.penalties=[{"layer":47,"l1":-1}])"
+                                         << "train.penalties[0]";
+        QTest::newRow("penalty nothing") << R"(train.penalties=[{"layer":47}])"
+                                         << "train.penalties[0]";
+        QTest::newRow("penalty key") << R"(train.penalties=[{"layer":47,"l3":1}])"
+                                     << "train.penalties[0].l3";
+        QTest::newRow("adversarial") << "train.adversarial=trades"
+                                     << "train.adversarial";
+        QTest::newRow("adv norm") << "train.adv_norm=l1"
+                                  << "train.adv_norm";
+        QTest::newRow("adv eps linf") << "train.adv_eps=2"
+                                      << "train.adv_eps";
+        QTest::newRow("adv fraction") << "train.adv_fraction=0"
+                                      << "train.adv_fraction";
+        QTest::newRow("adv bn") << "train.adv_bn=running"
+                                << "train.adv_bn";
+        QTest::newRow("adv iterations") << "train.adv_iterations=0"
+                                        << "train.adv_iterations";
         QTest::newRow("T <= 0")
             << R"(model.surgery=[{"op":"replace","at":[48],"layer":{"type":"normout","variant":"temporal-softmax","temperature":0}}])"
             << "model.surgery[0].layer.temperature";
@@ -223,6 +269,12 @@ class TestConfig : public QObject {
         int rows = 0;
         for (const auto& p : presets()) {
             const QString name = QString::fromStdString(p.name), text = QString::fromStdString(p.description);
+            if (name.startsWith("future/")) {
+                // VGG as the thesis rows it is compared with; the other architectures their reference.
+                QCOMPARE(QString::fromStdString(p.config.model.init),
+                         QString(p.config.model.arch == "vgg16_bn" ? "pytorch" : "torchvision"));
+                continue;
+            }
             if (!name.startsWith("thesis/")) {
                 QCOMPARE(QString::fromStdString(p.config.model.init), QString("torchvision"));
                 continue;
@@ -299,6 +351,97 @@ class TestConfig : public QObject {
         }
     }
 
+    // Schedules: the window [active_from, active_until) and the value along its curve.
+    void schedulesFollowTheirCurves() {
+        LayerSpec s;
+        s.variant = "temporal-softmax";
+        s.temperature = 100;
+        s.active_from = 2;
+        s.active_until = 5;
+        for (int e = 0; e < 8; ++e)
+            QCOMPARE(layer_active(s, e), e >= 2 && e < 5);
+        s.active_until = 0;
+        QVERIFY(layer_active(s, 1000));
+        QCOMPARE(scheduled_value(s, 7), 100.0);  // constant
+        s.schedule = "linear";
+        s.schedule_to = 10;
+        s.schedule_from = 10;
+        s.schedule_until = 50;
+        QCOMPARE(scheduled_value(s, 0), 100.0);
+        QCOMPARE(scheduled_value(s, 10), 100.0);
+        QCOMPARE(scheduled_value(s, 20), 77.5);
+        QCOMPARE(scheduled_value(s, 50), 10.0);
+        QCOMPARE(scheduled_value(s, 99), 10.0);
+        s.schedule = "cosine";
+        QCOMPARE(scheduled_value(s, 30), 55.0);  // halfway: the mean of both ends
+        QVERIFY(std::fabs(scheduled_value(s, 20) - (10 + 90 * 0.5 * (1 + std::cos(M_PI * 0.25)))) < 1e-12);
+        QCOMPARE(layer_at_epoch(s, 30).temperature, 55.0);
+        LayerSpec d;
+        d.type = "dropout";
+        d.p = 0.5;
+        d.schedule = "linear";
+        d.schedule_to = 0;
+        d.schedule_until = 4;
+        QCOMPARE(scheduled_value(d, 1), 0.375);
+        QCOMPARE(scheduled_quantity(d), std::string("p"));
+        LayerSpec m;  // temporal-max: nothing to schedule
+        QVERIFY(std::isnan(scheduled_value(m, 3)));
+        QVERIFY(!has_schedule(m));
+        QVERIFY(has_schedule(d));
+    }
+
+    void penaltiesRoundTrip() {
+        RunConfig c;
+        apply_override(c, R"(train.penalties=[{"layer":47,"l1":0.01},{"layer":50,"l2":0.5,"l1":0.25}])");
+        validate(c);
+        QCOMPARE(c.train.penalties.size(), std::size_t(2));
+        QCOMPARE(c.train.penalties[1].l1, 0.25);
+        const RunConfig back = config_from_json(config_to_json(c));
+        QCOMPARE(back.train.penalties.size(), std::size_t(2));
+        QCOMPARE(back.train.penalties[1].layer, 50);
+        QCOMPARE(back.train.penalties[1].l2, 0.5);
+        QCOMPARE(config_to_json(back), config_to_json(c));
+    }
+
+    // The future/* presets: each names its thesis section and carries its experiment.
+    void futurePresetsCarryTheirExperiments() {
+        int future = 0;
+        for (const auto& p : presets()) {
+            if (p.name.rfind("future/", 0) != 0) continue;
+            ++future;
+            QVERIFY2(p.thesis_section.rfind("4.3.", 0) == 0, p.name.c_str());
+            QVERIFY2(p.description.find("Thesis " + p.thesis_section) == 0, p.name.c_str());
+        }
+        QVERIFY(future >= 10);
+        const auto surgery_of = [](const char* name) { return layer_table(preset_config(name).model, 3, 10); };
+        {
+            const auto t = surgery_of("future/temporal-softmax-first-20-epochs");
+            QCOMPARE(t[48].custom.active_until, 20);
+            QCOMPARE(t[51].custom.active_until, 20);
+        }
+        QCOMPARE(preset_config("future/pgd-at-temporal-softmax-48-51").train.adversarial, std::string("pgd"));
+        QCOMPARE(preset_config("future/fgsm-rs-temporal-softmax-48-51").train.adversarial, std::string("fgsm-rs"));
+        QCOMPARE(preset_config("future/temporal-softmax-48-51-T100-l1").train.penalties.size(), std::size_t(2));
+        {
+            const RunConfig c = preset_config("future/resnet18-temporal-softmax");
+            const auto t = layer_table(c.model, 3, 10);
+            QCOMPARE(QString::fromStdString(c.model.arch), QString("resnet18"));
+            const auto custom = custom_layer_indices(t);
+            QCOMPARE(custom.size(), std::size_t(1));
+            QCOMPARE(QString::fromStdString(t[custom[0]].kind), QString("NormOut"));
+            QCOMPARE(QString::fromStdString(t.back().kind), QString("Linear"));
+            QCOMPARE(custom[0], static_cast<int>(t.size()) - 2);  // on the pooled features
+        }
+        {
+            const RunConfig c = preset_config("future/vit-small-temporal-softmax");
+            const auto t = layer_table(c.model, 3, 10);
+            const auto custom = custom_layer_indices(t);
+            QCOMPARE(custom.size(), static_cast<std::size_t>(c.model.vit_depth));
+            for (int i : custom)
+                QCOMPARE(QString::fromStdString(t[static_cast<std::size_t>(i - 1)].kind), QString("GELU"));
+        }
+    }
+
     void settingsAreDescribed() {
         const auto settings = describe_settings();
         QVERIFY(settings.size() > 40);
@@ -311,7 +454,7 @@ class TestConfig : public QObject {
                                       : s.type == "number" ? "0.5"
                                       : s.type == "string" ? "x"
                                       : s.type == "list"   ? "[1]"
-                                                           : "[]";
+                                                           : "[]";  // surgery, penalties
             apply_override(c, s.key + "=" + value);
         }
     }

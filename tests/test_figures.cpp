@@ -30,9 +30,9 @@
 #include "ui/dashboard.h"
 #include "ui/figure_set.h"
 #include "ui/main_window.h"
+#include "ui/report_tab.h"
 #include "ui/runs_browser.h"
 #include "ui/sweep_panel.h"
-#include "ui/report_tab.h"
 #include "ui/unit_compare.h"
 
 using namespace normout;
@@ -347,6 +347,44 @@ class TestFigures : public QObject {
         QCOMPARE(w.runs_browser()->visible_rows(), 2);
         w.compare_runs(p->finished_files());
         QCOMPARE(w.compare_view()->run_count(), 2);
+    }
+
+    // The figure set has the runs' extra series: robust accuracy, penalties, and the schedules of
+    // layers that have one; a constant layer (every NormOut run records its T) gets no figure.
+    void figureSetDrawsExtraSeries() {
+        RunConfig c = preset_config("quick");
+        LayerSpec& t = c.model.surgery.at(0).layer;  // temporal-softmax at 48 and 51
+        t.schedule = "linear";
+        t.schedule_to = 1;
+        t.schedule_until = 2;
+        RunData d = synthetic_run("scheduled", 0, 0.02, {0.5, 0.6, 0.7});
+        d.config_json = config_to_json(c);
+        d.epoch_extra = {"robust_accuracy", "penalty_l1_48", "layer48_active", "layer48_temperature"};
+        const double temperatures[] = {100, 50.5, 1};
+        for (std::size_t i = 0; i < d.epochs.size(); ++i)
+            d.epochs[i].extra = {0.1 * static_cast<double>(i + 1), 1e-4, 1.0, temperatures[i]};
+        FigureSetOptions o;
+        o.kinds = {"svg"};
+        const QString out = work_.path() + "/extra-figures";
+        const QStringList files = export_figure_set({&d}, out, o);
+        for (const char* f :
+             {"robust_accuracy.svg", "penalty_l1_48.svg", "layer48_temperature.svg", "layer48_active.svg"})
+            QVERIFY2(files.contains(out + "/" + f), f);
+        QFile csv(out + "/layer48_temperature.csv");
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        const QStringList rows = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(rows.size(), 4);  // header and three epochs
+        QVERIFY2(rows[1].endsWith(",1,100") && rows[2].endsWith(",2,50.5") && rows[3].endsWith(",3,1"),
+                 qPrintable(rows.join('\n')));
+        QVERIFY(svg_text(out + "/layer48_temperature.svg").contains("layer48 temperature"));
+
+        // The trained runs' layers keep T = 1 or 100 throughout: no schedule figures for them.
+        std::vector<RunData> trained;
+        for (const QString& r : runs_)
+            trained.push_back(load_run_data(r.toStdString()));
+        const QString plain_out = work_.path() + "/plain-figures";
+        for (const QString& f : export_figure_set({&trained[0], &trained[1]}, plain_out, o))
+            QVERIFY2(!QFileInfo(f).fileName().startsWith("layer"), qPrintable(f));
     }
 
     void headlessExportNeedsNoDisplay() {

@@ -5,19 +5,27 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QProcess>
 #include <QSettings>
 #include <QSlider>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
 #include <algorithm>
 #include <cmath>
+#include <map>
 
+#include "engine/config/model_spec.h"
 #include "engine/config/presets.h"
+#include "engine/config/schedule.h"
 #include "engine/data/prepare.h"
 #include "engine/runfile/notable_units.h"
 #include "engine/runfile/run_file.h"
@@ -28,6 +36,7 @@
 #include "plots/qcp.h"
 #include "support/cli_runner.h"
 #include "support/fixtures.h"
+#include "support/run_header.h"
 #include "support/time_scale.h"
 #include "support/tiny_run.h"
 #include "ui/config_panel.h"
@@ -35,6 +44,7 @@
 #include "ui/main_window.h"
 #include "ui/neuron_inspector.h"
 #include "ui/run_watcher.h"
+#include "ui/surgery_editor.h"
 #include "ui/training_controller.h"
 
 using namespace normout;
@@ -78,7 +88,8 @@ struct RedrawCounts {
 };
 
 QVector<plots::LivePlot*> live_plots(Dashboard* d) {
-    return {d->loss_plot(), d->accuracy_plot(), d->layer_plot(), d->keep_plot(), d->attack_plot(), d->flatness_plot()};
+    return {d->loss_plot(),   d->accuracy_plot(), d->layer_plot(),    d->keep_plot(),
+            d->attack_plot(), d->flatness_plot(), d->schedule_plot(), d->penalty_plot()};
 }
 
 RedrawCounts redraw_counts(MainWindow& w) {
@@ -178,6 +189,96 @@ class StallMeter : public QObject {
     QElapsedTimer clock_;
     qint64 worst_ = 0;
 };
+
+// The quick preset with a schedule at 48 (temporal-softmax, acting from epoch index 1, T from
+// 100 down to 1 linearly over epochs 0..2) and a constant Dropout at 51: only 48 is scheduled.
+RunConfig scheduled_config(int epochs) {
+    RunConfig c = preset_config("quick");
+    c.train.epochs = epochs;
+    LayerSpec t;
+    t.variant = "temporal-softmax";
+    t.temperature = 100;
+    t.active_from = 1;
+    t.schedule = "linear";
+    t.schedule_to = 1;
+    t.schedule_from = 0;
+    t.schedule_until = 2;
+    LayerSpec d;
+    d.type = "dropout";
+    d.p = 0.5;
+    c.model.surgery = {SurgeryOp{"replace", {48}, t}, SurgeryOp{"replace", {51}, d}};
+    c.train.penalties = {PenaltySpec{48, 1e-3, 0}};
+    return c;
+}
+
+// The extras a run of scheduled_config() records (as the training loop names them).
+const std::vector<std::string> kStepExtra = {"penalty_l1_48", "penalty_l2_48", "objective", "robust_accuracy"};
+const std::vector<std::string> kEpochExtra = {"penalty_l1_48",   "penalty_l2_48",  "objective",
+                                              "robust_accuracy", "layer48_active", "layer48_temperature",
+                                              "layer51_active",  "layer51_p"};
+
+// Three epochs of two steps with made-up values; the schedule columns follow the configuration.
+void fill_extras(const RunConfig& c, std::vector<StepRecord>& steps, std::vector<EpochRecord>& epochs) {
+    const auto table = layer_table(c.model, 1, 10);
+    for (int e = 1; e <= 3; ++e) {
+        for (int k = 1; k <= 2; ++k) {
+            StepRecord s;
+            s.global_step = 2 * (e - 1) + k;
+            s.epoch = e;
+            s.loss = 2.0 / s.global_step;
+            s.accuracy = 0.1 * s.global_step;
+            s.extra = {1e-3 * s.global_step, 0.0, s.loss + 1e-3 * s.global_step, 0.05 * s.global_step};
+            steps.push_back(s);
+        }
+        EpochRecord r;
+        r.epoch = e;
+        r.train_accuracy = 0.2 * e;
+        const LayerSpec& t = table[48].custom;
+        const LayerSpec& d = table[51].custom;
+        r.extra = {1.5e-3 * e,
+                   0.0,
+                   1.0 / e,
+                   0.1 * e,
+                   layer_active(t, e - 1) ? 1.0 : 0.0,
+                   scheduled_value(t, e - 1),
+                   layer_active(d, e - 1) ? 1.0 : 0.0,
+                   scheduled_value(d, e - 1)};
+        epochs.push_back(r);
+    }
+}
+
+// Asserts that a plot has a series of this name with exactly these points.
+void verify_series(plots::LivePlot* plot, const QString& name, const QVector<double>& x, const QVector<double>& y) {
+    const int s = series_named(plot, name);
+    QVERIFY2(s >= 0, qPrintable(plot->objectName() + ": no series " + name));
+    QCOMPARE(plot->series_x(s), x);
+    QCOMPARE(plot->series_y(s), y);
+}
+
+// The dashboard's plots of scheduled_config()'s extras, as fill_extras() made them.
+void verify_extra_plots(Dashboard& dash) {
+    plots::LivePlot* schedule = dash.schedule_plot();
+    QVERIFY(!schedule->isHidden());
+    // Epoch e spans (e - 1, e] on the axis: each value is held over its epoch.
+    verify_series(schedule, "layer 48 active", {0, 1, 2, 3}, {0, 1, 1, 1});
+    QVERIFY(schedule->is_span(series_named(schedule, "layer 48 active")));
+    verify_series(schedule, "layer 48 T", {0, 1, 2, 3}, {100, 50.5, 1, 1});
+    // The configuration's plan for the epochs still to come (4 and 5 of 5), dashed.
+    verify_series(schedule, "layer 48 T planned", {3, 4, 5}, {1, 1, 1});
+    for (int s = 0; s < schedule->series_count(); ++s)  // the constant Dropout needs no curve
+        QVERIFY2(!schedule->series_name(s).contains("layer 51"), qPrintable(schedule->series_name(s)));
+    QCOMPARE(schedule->plot()->yAxis->label(), QString("temperature T"));
+    plots::LivePlot* penalties = dash.penalty_plot();
+    QVERIFY(!penalties->isHidden());
+    verify_series(penalties, "layer 48 L1 (epoch)", {1, 2, 3}, {1.5e-3 * 1, 1.5e-3 * 2, 1.5e-3 * 3});
+    QCOMPARE(penalties->series_x(series_named(penalties, "layer 48 L1")).size(), 6);
+    QCOMPARE(series_named(penalties, "layer 48 L2"), -1);  // weight 0: not drawn
+    QVERIFY(penalties->log_y());
+    verify_series(dash.accuracy_plot(), "robust train (epoch)", {1, 2, 3}, {0.1, 0.2, 0.1 * 3});
+    QCOMPARE(dash.accuracy_plot()->series_x(series_named(dash.accuracy_plot(), "robust train (steps)")),
+             QVector<double>({0.5, 1, 1.5, 2, 2.5, 3}));
+    verify_series(dash.loss_plot(), "objective (epoch)", {1, 2, 3}, {1, 0.5, 1.0 / 3});
+}
 
 }  // namespace
 
@@ -454,6 +555,253 @@ class TestLab : public QObject {
         // The loss curve is the finished run's per-step losses (both segments joined).
         verify_loss_curve(w, info.steps);
         if (QTest::currentTestFailed()) return;
+    }
+
+    // Every LayerSpec field survives the surgery editor: load, to_json, config equal (the spin
+    // boxes show 3 decimals but give back what they were loaded with until edited).
+    void surgeryEditorRoundTripsSchedules() {
+        RunConfig c = scheduled_config(20);
+        LayerSpec& t = c.model.surgery[0].layer;
+        t.temperature = 100.125;
+        t.schedule = "cosine";
+        t.schedule_to = 0.00125;
+        t.schedule_from = 3;
+        t.schedule_until = 7;
+        t.active_from = 2;
+        t.active_until = 9;
+        t.use_abs = false;
+        t.map_4d = "map";
+        t.rescale = true;
+        t.at_inference = true;
+        LayerSpec& d = c.model.surgery[1].layer;
+        d.p = 0.12345;
+        d.schedule = "linear";
+        d.schedule_to = 0.05;
+        d.schedule_until = 5;
+        c.model.surgery.push_back(SurgeryOp{"insert", {50}, LayerSpec{}});
+        validate(c);
+        const std::string expected = config_to_json(c);
+        const QJsonObject root = QJsonDocument::fromJson(QByteArray::fromStdString(expected)).object();
+        const QString surgery = QString::fromUtf8(
+            QJsonDocument(root["model"].toObject()["surgery"].toArray()).toJson(QJsonDocument::Compact));
+
+        SurgeryEditor editor;
+        editor.from_json(surgery);
+        RunConfig back = c;
+        back.model.surgery.clear();
+        apply_override(back, ("model.surgery=" + editor.to_json()).toStdString());
+        QCOMPARE(QString::fromStdString(config_to_json(back)), QString::fromStdString(expected));
+
+        // The schedule's editors are enabled where a value can move: softmax NormOut and Dropout.
+        auto shape = [&](int row) { return editor.table()->cellWidget(row, 8)->findChild<QComboBox*>("schedule"); };
+        QVERIFY(shape(0) && shape(0)->isEnabled() && shape(1)->isEnabled());
+        QVERIFY(!shape(2)->isEnabled());  // temporal-max: nothing to schedule
+        QVERIFY(!editor.table()->cellWidget(2, 8)->findChild<QDoubleSpinBox*>("schedule_to")->isEnabled());
+        QVERIFY(editor.table()->cellWidget(0, 8)->findChild<QDoubleSpinBox*>("schedule_to")->isEnabled());
+        QCOMPARE(editor.table()->horizontalHeaderItem(6)->text(), QString("from"));
+        QCOMPARE(qobject_cast<QSpinBox*>(editor.table()->cellWidget(0, 7))->value(), 9);
+        QCOMPARE(qobject_cast<QSpinBox*>(editor.table()->cellWidget(1, 7))->text(), QString("end"));
+        // An edit is an edit: the value shown is what comes back.
+        shape(1)->setCurrentText("cosine");
+        editor.table()->cellWidget(1, 8)->findChild<QDoubleSpinBox*>("schedule_to")->setValue(0.25);
+        back.model.surgery.clear();
+        apply_override(back, ("model.surgery=" + editor.to_json()).toStdString());
+        QCOMPARE(back.model.surgery[1].layer.schedule, std::string("cosine"));
+        QCOMPARE(back.model.surgery[1].layer.schedule_to, 0.25);
+        QCOMPARE(back.model.surgery[0].layer.schedule_to, 0.00125);
+
+        // The configuration panel round-trips it too, penalties included.
+        ConfigPanel panel;
+        panel.set_config(c);
+        QVERIFY2(panel.valid(), qPrintable(panel.error()));
+        QCOMPARE(QString::fromStdString(config_to_json(panel.config())), QString::fromStdString(expected));
+    }
+
+    void configPanelEditsPenaltiesAdversarialAndArchitectures() {
+        ConfigPanel panel;
+        panel.select_preset("quick");
+        auto* penalties = qobject_cast<QLineEdit*>(panel.editor("train.penalties"));
+        QVERIFY(penalties);
+        QVERIFY(penalties->text().isEmpty());  // none: the example shows
+        QVERIFY(penalties->placeholderText().contains(R"("l1")"));
+        QVERIFY(penalties->toolTip().contains("JSON list"));
+        panel.set_text("train.penalties", R"([{"layer": 48, "l1": 1e-5, "l2": 0}, {"layer": 51, "l2": 0.5}])");
+        QVERIFY2(panel.valid(), qPrintable(panel.error()));
+        QCOMPARE(panel.config().train.penalties.size(), std::size_t(2));
+        QCOMPARE(panel.config().train.penalties[0].l1, 1e-5);
+        QCOMPARE(panel.config().train.penalties[1].layer, 51);
+        // A bad entry names its field, and the penalties' editor is highlighted.
+        panel.set_text("train.penalties", R"([{"layer": 48, "l1": 1e-5}, {"layer": 99, "l1": 1}])");
+        QVERIFY(!panel.valid());
+        QCOMPARE(panel.error_field(), QString("train.penalties[1].layer"));
+        QVERIFY2(panel.error().contains("99"), qPrintable(panel.error()));
+        QVERIFY(!penalties->styleSheet().isEmpty());
+        panel.set_text("train.penalties", R"([{"layer": 48, "l1": -1}])");
+        QVERIFY(panel.error_field().startsWith("train.penalties[0]"));
+        panel.set_text("train.penalties", "{layer: 48}");
+        QVERIFY(!panel.valid());
+        QCOMPARE(panel.error_field(), QString("train.penalties"));
+        panel.set_text("train.penalties", "");  // empty: no penalties
+        QVERIFY2(panel.valid(), qPrintable(panel.error()));
+        QVERIFY(panel.config().train.penalties.empty());
+        QVERIFY(penalties->styleSheet().isEmpty());
+
+        // Settings with a fixed list of values are combo boxes.
+        const std::map<QString, QStringList> combos = {{"train.adversarial", {"none", "pgd", "fgsm-rs"}},
+                                                       {"train.adv_norm", {"linf", "l2"}},
+                                                       {"train.adv_bn", {"frozen", "train", "eval"}},
+                                                       {"model.arch", {"vgg16_bn", "resnet18", "vit-small"}}};
+        for (const auto& [key, items] : combos) {
+            auto* box = qobject_cast<QComboBox*>(panel.editor(key));
+            QVERIFY2(box, qPrintable(key));
+            QStringList have;
+            for (int i = 0; i < box->count(); ++i)
+                have << box->itemText(i);
+            QCOMPARE(have, items);
+        }
+        panel.set_text("train.adversarial", "pgd");
+        QVERIFY2(panel.valid(), qPrintable(panel.error()));
+        QCOMPARE(panel.config().train.adversarial, std::string("pgd"));
+
+        // The layer table follows the architecture; one that cannot be built says why.
+        QTableWidget* table = panel.layer_table();
+        const int vgg_rows = table->rowCount();
+        QVERIFY(vgg_rows > 40);
+        panel.set_text("model.surgery", "[]");
+        for (const char* arch : {"resnet18", "vit-small"}) {
+            panel.set_text("model.arch", arch);
+            RunConfig c = panel.config();
+            c.model.arch = arch;
+            try {
+                const auto expected = layer_table(c.model, 1, 10);
+                QCOMPARE(table->rowCount(), static_cast<int>(expected.size()));
+                QCOMPARE(table->item(0, 3)->text(), QString::fromStdString(expected[0].describe()));
+            } catch (const std::exception& e) {  // an architecture without its table (yet)
+                QCOMPARE(table->rowCount(), 1);
+                QVERIFY2(table->item(0, 0)->text().contains(QString::fromUtf8(e.what())),
+                         qPrintable(table->item(0, 0)->text()));
+            }
+        }
+        panel.set_text("model.arch", "vgg16_bn");
+        QCOMPARE(table->rowCount(), vgg_rows);
+        // Surgery that the table itself refuses (replacing a residual Add of ResNet-18): the
+        // reason in the table's place, not the previous table.
+        ModelConfig resnet;
+        resnet.arch = "resnet18";
+        int add = -1;
+        try {
+            const auto base = base_layer_table(resnet, 1, 10);
+            for (std::size_t i = 0; i < base.size() && add < 0; ++i)
+                if (base[i].kind == "Add") add = static_cast<int>(i);
+        } catch (const std::exception&) {
+        }
+        if (add < 0) return;  // no residual layers in this build's table
+        panel.set_text("model.arch", "resnet18");
+        panel.set_text("model.surgery",
+                       QStringLiteral(R"([{"op":"replace","at":[%1],"layer":{"type":"dropout"}}])").arg(add));
+        QVERIFY(!panel.valid());
+        QCOMPARE(table->rowCount(), 1);
+        QVERIFY2(table->item(0, 0)->text().contains("residual"), qPrintable(table->item(0, 0)->text()));
+    }
+
+    // Live: the engine's start names the extras; the plots hold exactly the recorded values.
+    void dashboardDrawsScheduleAndPenaltiesLive() {
+        const RunConfig c = scheduled_config(5);
+        RunUpdate u;
+        u.started = true;
+        u.start.epochs = 5;
+        u.start.steps_per_epoch = 2;
+        u.start.step_extra = kStepExtra;
+        u.start.epoch_extra = kEpochExtra;
+        fill_extras(c, u.steps, u.epochs);
+        RunData d;
+        d.config_json = config_to_json(c);
+        d.apply(u);
+        Dashboard dash;
+        dash.show_run(&d);
+        dash.refresh_now();
+        verify_extra_plots(dash);
+        if (QTest::currentTestFailed()) return;
+
+        // A thesis run (no extras) looks as before: no schedule or penalty plot, no robust curve.
+        RunData plain;
+        plain.epochs = u.epochs;
+        plain.steps = u.steps;
+        for (auto& e : plain.epochs)
+            e.extra.clear();
+        for (auto& s : plain.steps)
+            s.extra.clear();
+        dash.show_run(&plain);
+        dash.refresh_now();
+        QVERIFY(dash.schedule_plot()->isHidden());
+        QVERIFY(dash.penalty_plot()->isHidden());
+        QCOMPARE(series_named(dash.accuracy_plot(), "robust train (epoch)"), -1);
+        QCOMPARE(series_named(dash.loss_plot(), "objective (epoch)"), -1);
+
+        // Layers that act throughout with a constant value need no schedule plot.
+        RunConfig constant = c;
+        constant.model.surgery[0].layer.schedule = "constant";
+        constant.model.surgery[0].layer.active_from = 0;
+        RunData d2;
+        d2.config_json = config_to_json(constant);
+        d2.apply(u);
+        for (auto& e : d2.epochs) {
+            e.extra[4] = 1.0;
+            e.extra[5] = 100.0;
+        }
+        dash.show_run(&d2);
+        dash.refresh_now();
+        QVERIFY(dash.schedule_plot()->isHidden());
+        QVERIFY(!dash.penalty_plot()->isHidden());
+
+        // T and p both scheduled: p on the right axis (0..1), T on the left.
+        RunConfig both = c;
+        LayerSpec& p = both.model.surgery[1].layer;
+        p.schedule = "linear";
+        p.schedule_to = 0.1;
+        p.schedule_until = 4;
+        RunUpdate u3 = u;
+        u3.steps.clear();
+        u3.epochs.clear();
+        fill_extras(both, u3.steps, u3.epochs);
+        RunData d3;
+        d3.config_json = config_to_json(both);
+        d3.apply(u3);
+        dash.show_run(&d3);
+        dash.refresh_now();
+        plots::LivePlot* schedule = dash.schedule_plot();
+        QVERIFY(!schedule->isHidden());
+        verify_series(schedule, "layer 51 p", {0, 1, 2, 3},
+                      {scheduled_value(p, 0), scheduled_value(p, 1), scheduled_value(p, 2), scheduled_value(p, 2)});
+        QVERIFY(schedule->on_right_axis(series_named(schedule, "layer 51 p")));
+        QVERIFY(!schedule->on_right_axis(series_named(schedule, "layer 48 T")));
+        QCOMPARE(schedule->plot()->yAxis2->label(), QString("drop probability p"));
+    }
+
+    // From a run file: RunWriter's extra columns reach the dashboard through load_run_data.
+    void dashboardDrawsScheduleFromRunFile() {
+        const RunConfig c = scheduled_config(5);
+        RunHeader h = normout::test::sample_run_header();
+        h.config_json = config_to_json(c);
+        h.step_extra = kStepExtra;
+        h.epoch_extra = kEpochExtra;
+        std::vector<StepRecord> steps;
+        std::vector<EpochRecord> epochs;
+        fill_extras(c, steps, epochs);
+        const std::string path = (work_.path() + "/extras.h5").toStdString();
+        {
+            RunWriter w(path, h);
+            w.append_steps(steps);
+            w.append_epochs(epochs);
+            w.set_status(RunStatus::Finished, "", 6);
+        }
+        RunData d = load_run_data(path);
+        QCOMPARE(d.epoch_extra, kEpochExtra);
+        QCOMPARE(d.epochs_planned, 5);
+        Dashboard dash;
+        dash.show_run(&d);
+        dash.refresh_now();
+        verify_extra_plots(dash);
     }
 
     void errorsAreMessagesNotCrashes() {

@@ -658,6 +658,48 @@ class TestRunFileHostile : public QObject {
             }
     }
 
+    // Extra series (penalties, robust accuracy, schedules) are named by an attribute of their group:
+    // they read back by name, and an attribute that names a path outside the group, or a series
+    // that is not there, is refused naming the group; files without the attribute have none.
+    void extraSeriesAreNamedAndChecked() {
+        const std::string path = dir_.path().toStdString() + "/extras.h5";
+        fs::remove(path);
+        {
+            RunHeader h = sample_header();
+            h.step_extra = {"robust_accuracy"};
+            h.epoch_extra = {"robust_accuracy", "layer3_active"};
+            RunWriter w(path, h);
+            StepRecord s{1, 1, 2.0, 0.5, 0.01, 0.5};
+            s.extra = {0.25};
+            w.append_steps({s});
+            EpochRecord e;
+            e.epoch = 1;
+            e.extra = {0.25, 1.0};
+            w.append_epochs({e});
+            w.set_status(RunStatus::Finished, "done", 1);
+            w.sync();
+        }
+        const RunInfo info = read_run(path);
+        QCOMPARE(info.header.epoch_extra, (std::vector<std::string>{"robust_accuracy", "layer3_active"}));
+        QCOMPARE(info.steps.at(0).extra, (std::vector<double>{0.25}));
+        QCOMPARE(info.epochs.at(0).extra, (std::vector<double>{0.25, 1.0}));
+        QVERIFY(read_run(valid_).header.step_extra.empty());  // written without extras
+        for (const std::string& name : {std::string("../weights"), std::string("missing_series")}) {
+            const std::string bad = dir_.path().toStdString() + "/extras-bad.h5";
+            fs::remove(bad);
+            fs::copy_file(path, bad);
+            {
+                H5Handle f(H5Fopen(bad.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+                QVERIFY(f.get() >= 0);
+                H5Handle g = h5::open_group(f.get(), "metrics/epoch");
+                h5::write_strings_attribute(g.get(), "extra_series", {"robust_accuracy", name});
+            }
+            const QString error = error_of([&] { read_run(bad); });
+            QVERIFY2(error.startsWith(QString::fromStdString(bad)) && error.contains("/metrics/epoch"),
+                     qPrintable(error));
+        }
+    }
+
     // A string of exactly the limit reads; one byte more does not.
     void stringLimitsAreExact() {
         for (const std::size_t size : {h5::kMaxStringBytes, h5::kMaxStringBytes + 1}) {

@@ -42,13 +42,7 @@ class AnalysisSink : public TrainingObserver {
 };
 
 std::shared_ptr<const PreparedData> tiny_data(const RunConfig& c) {
-    static std::shared_ptr<const PreparedData> cached;
-    if (!cached) {
-        DataConfig d = c.data;
-        d.path = normout::test::fashion_mnist_dir();
-        cached = std::make_shared<PreparedData>(prepare_data(d, {}, c.train.seed));
-    }
-    return cached;
+    return normout::test::fashion_mnist_data(c);
 }
 
 RunOutcome run(const RunConfig& c, const std::string& path, TrainingObserver* obs = nullptr,

@@ -120,6 +120,19 @@ std::vector<Metric> available_metrics(const std::vector<const RunData*>& runs) {
         add({Metric::Kind::Epoch, f});
     add({Metric::Kind::Step, "loss"});
     add({Metric::Kind::Step, "accuracy"});
+    // The runs' extra series (robust accuracy, penalties, schedules) by their recorded names.
+    auto extra = [](Metric::Kind kind, const std::string& name) {
+        Metric m;
+        m.kind = kind;
+        m.field = QString::fromStdString(name);
+        return m;
+    };
+    for (const RunData* r : runs) {
+        for (const auto& n : r->epoch_extra)
+            add(extra(Metric::Kind::Epoch, n));
+        for (const auto& n : r->step_extra)
+            add(extra(Metric::Kind::Step, n));
+    }
     for (const RunData* r : runs) {
         for (const auto& l : r->layers) {
             for (bool input : {false, true})
@@ -153,18 +166,26 @@ Curve extract(const RunData& r, const Metric& m, double smoothing) {
     c.label = QString::fromStdString(r.name.empty() ? r.path : r.name);
     const double steps = per_epoch(r);
     switch (m.kind) {
-        case Metric::Kind::Epoch:
+        case Metric::Kind::Epoch: {
+            const int extra = r.epoch_extra_index(m.field.toStdString());
+            if (extra < 0 && std::none_of(std::begin(kEpochFields), std::end(kEpochFields),
+                                          [&](const char* f) { return m.field == QLatin1String(f); }))
+                break;  // another run's extra series
             for (const auto& e : r.epochs) {
                 c.x << e.epoch;
-                c.y << epoch_value(e, m.field);
+                c.y << (extra >= 0 ? extra_value(e.extra, extra) : epoch_value(e, m.field));
             }
             break;
-        case Metric::Kind::Step:
+        }
+        case Metric::Kind::Step: {
+            const int extra = r.step_extra_index(m.field.toStdString());
+            if (extra < 0 && m.field != "loss" && m.field != "accuracy") break;  // another run's extra
             for (const auto& s : r.steps) {
                 c.x << s.global_step / steps;
-                c.y << (m.field == "loss" ? s.loss : s.accuracy);
+                c.y << (extra >= 0 ? extra_value(s.extra, extra) : m.field == "loss" ? s.loss : s.accuracy);
             }
             break;
+        }
         case Metric::Kind::Layer:
         case Metric::Kind::Keep:
             if (const auto it = r.layer_steps.find(m.layer); it != r.layer_steps.end())

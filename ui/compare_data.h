@@ -13,7 +13,8 @@ namespace normout::ui {
 struct Metric {
     enum class Kind { Epoch, Step, Layer, Keep, Attack, Flatness };
     Kind kind = Kind::Epoch;
-    QString field;         // epoch: test_loss, ...; step: loss|accuracy; layer: mean|max|std|var|sparsity;
+    QString field;         // epoch: test_loss, ...; step: loss|accuracy; either: the name of an extra
+                           // series (RunData::epoch_extra, step_extra); layer: mean|max|std|var|sparsity;
                            // keep: mean_p|expected_drop|realised_drop|frac_p_low|frac_p_high
     int layer = -1;        // layer and keep metrics
     bool input = false;    // layer metrics: the layer's input instead of its output

@@ -32,8 +32,11 @@ const QMap<QString, QStringList>& choices() {
     static const QMap<QString, QStringList> c = {
         {"data.dataset", {"cifar10", "fashion-mnist", "image-folder"}},
         {"data.augment.interpolation", {"nearest", "bilinear"}},
-        {"model.arch", {"vgg16_bn"}},
+        {"model.arch", {"vgg16_bn", "resnet18", "vit-small"}},
         {"train.optimizer", {"sgd", "adam"}},
+        {"train.adversarial", {"none", "pgd", "fgsm-rs"}},
+        {"train.adv_norm", {"linf", "l2"}},
+        {"train.adv_bn", {"frozen", "train", "eval"}},
         {"train.lr_schedule", {"constant", "step", "cosine"}},
         {"train.device", {"auto", "cpu", "cuda", "cuda:0", "cuda:1"}},
     };
@@ -57,6 +60,23 @@ QJsonValue lookup(const QJsonObject& root, const QString& key) {
     for (const auto& part : key.split('.'))
         v = v.toObject().value(part);
     return v;
+}
+
+// Penalties as one reads them: {"layer": 48, "l1": 1e-05, "l2": 0}, the layer first (a
+// QJsonObject would sort the keys); numbers as JSON writes them, so that they round-trip.
+QString penalties_text(const QJsonArray& list) {
+    auto number = [](const QJsonValue& v) {
+        return QString::fromUtf8(QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact)).mid(1).chopped(1);
+    };
+    QStringList items;
+    for (const auto& item : list) {
+        const QJsonObject o = item.toObject();
+        QStringList fields;
+        for (const char* key : {"layer", "l1", "l2"})
+            if (o.contains(key)) fields << QStringLiteral("\"%1\": %2").arg(key, number(o[key]));
+        items << "{" + fields.join(", ") + "}";
+    }
+    return "[" + items.join(", ") + "]";
 }
 
 QString json_text(const QJsonValue& v) {
@@ -162,7 +182,16 @@ ConfigPanel::ConfigPanel(QWidget* parent)
             editor = line;
         }
         editor->setObjectName(key);
-        editor->setToolTip(QStringLiteral("<b>%1</b><br>%2").arg(key, QString::fromStdString(s.help).toHtmlEscaped()));
+        QString help = QString::fromStdString(s.help).toHtmlEscaped();
+        if (type == "penalties") {
+            // A JSON list; left empty for none, the example shows the form.
+            const QString example = QStringLiteral(R"([{"layer": 48, "l1": 1e-5, "l2": 0}])");
+            qobject_cast<QLineEdit*>(editor)->setPlaceholderText(example);
+            help += tr("<br>A JSON list, e.g. <tt>%1</tt>; empty: no penalties. Layer indices as in the layer "
+                       "table under the surgery.")
+                        .arg(example.toHtmlEscaped());
+        }
+        editor->setToolTip(QStringLiteral("<b>%1</b><br>%2").arg(key, help));
         editors_[key] = editor;
         types_[key] = type;
         if (type != "surgery") {
@@ -210,7 +239,10 @@ void ConfigPanel::load(const RunConfig& config) {
         else if (auto* combo = qobject_cast<QComboBox*>(it.value()))
             combo->setCurrentText(v.toString());
         else if (auto* line = qobject_cast<QLineEdit*>(it.value()))
-            line->setText(json_text(v));
+            // No penalties: an empty field, which shows the example.
+            line->setText(types_[it.key()] != "penalties" ? json_text(v)
+                          : v.toArray().isEmpty()         ? QString()
+                                                          : penalties_text(v.toArray()));
         else if (it.value() == surgery_)
             surgery_->from_json(json_text(v));
     }
@@ -223,7 +255,8 @@ QString ConfigPanel::text_of(const QString& key) const {
     QWidget* w = editors_.value(key);
     if (auto* check = qobject_cast<QCheckBox*>(w)) return check->isChecked() ? "true" : "false";
     if (auto* combo = qobject_cast<QComboBox*>(w)) return combo->currentText();
-    if (auto* line = qobject_cast<QLineEdit*>(w)) return line->text();
+    if (auto* line = qobject_cast<QLineEdit*>(w))
+        return types_[key] == "penalties" && line->text().trimmed().isEmpty() ? QStringLiteral("[]") : line->text();
     if (w == surgery_) return surgery_->to_json();
     return {};
 }
@@ -263,27 +296,40 @@ void ConfigPanel::revalidate() {
         } catch (const ConfigError& e) {
             error = QString::fromStdString(e.what());
             field = QString::fromStdString(e.field());
+        } catch (const std::exception& e) {  // e.g. an architecture without a layer table yet
+            error = QString::fromStdString(e.what());
         }
     }
-    // The editor of the field at fault (surgery fields belong to the surgery editor).
-    QString key = field;
-    if (key.startsWith("model.surgery")) key = "model.surgery";
+    // The editor of the field at fault: an element of a list ("model.surgery[0].at",
+    // "train.penalties[1].l1") belongs to the list's editor.
+    const QString key = field.left(field.indexOf('['));
     if (QWidget* w = editors_.value(key)) w->setStyleSheet("background-color: rgba(220, 50, 47, 60);");
     error_ = error;
     error_field_ = field;
     if (error.isEmpty()) config_ = c;
     message_->setText(error.isEmpty() ? tr("✓ Settings are valid.") : tr("✗ %1").arg(error));
     message_->setStyleSheet(error.isEmpty() ? QString() : "color: rgb(220, 50, 47);");
-    update_layer_table();
+    update_layer_table(c);
     Q_EMIT validity_changed(error.isEmpty(), error);
 }
 
-void ConfigPanel::update_layer_table() {
-    const int channels = config_.data.dataset == "fashion-mnist" ? 1 : 3;
+void ConfigPanel::update_layer_table(const RunConfig& edited) {
+    // The table of the settings as edited, even when some other setting is invalid.
+    const int channels = edited.data.dataset == "fashion-mnist" ? 1 : 3;
     std::vector<LayerInfo> table;
+    layer_table_->clearSpans();
     try {
-        table = layer_table(config_.model, channels, 10);
-    } catch (const std::exception&) {
+        table = normout::layer_table(edited.model, channels, 10);
+    } catch (const std::exception& e) {
+        // Said in the table's place, not an old table that no longer applies.
+        layer_table_->setRowCount(1);
+        for (int c = 0; c < 4; ++c)
+            layer_table_->setItem(0, c, new QTableWidgetItem);
+        layer_table_->item(0, 0)->setText(
+            tr("Cannot build the layer table of %1: %2")
+                .arg(QString::fromStdString(edited.model.arch), QString::fromUtf8(e.what())));
+        layer_table_->item(0, 0)->setForeground(QColor(220, 50, 47));
+        layer_table_->setSpan(0, 0, 1, 4);
         return;
     }
     layer_table_->setRowCount(static_cast<int>(table.size()));

@@ -36,6 +36,8 @@ class ConfigPanel : public QWidget {
     // The editor of a setting (tests drive them), and a way to set it from text.
     QWidget* editor(const QString& key) const { return editors_.value(key); }
     void set_text(const QString& key, const QString& value);
+    // The layer table under the surgery (after surgery, of the architecture as edited).
+    QTableWidget* layer_table() const { return layer_table_; }
 
   Q_SIGNALS:
     void validity_changed(bool valid, const QString& message);
@@ -44,7 +46,7 @@ class ConfigPanel : public QWidget {
     void load(const RunConfig& config);
     void revalidate();
     QString text_of(const QString& key) const;
-    void update_layer_table();
+    void update_layer_table(const RunConfig& edited);
 
     QComboBox* preset_box_;
     QLineEdit* run_path_edit_;

@@ -5,6 +5,7 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QSet>
 #include <QSlider>
 #include <QVBoxLayout>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "plots/live_plot.h"
 #include "plots/plot_theme.h"
 #include "plots/qcp.h"
+#include "ui/run_extras.h"
 
 namespace normout::ui {
 
@@ -47,6 +49,8 @@ Dashboard::Dashboard(QWidget* parent)
       keep_(new plots::LivePlot(tr("Keep probabilities"), tr("epoch"), tr("fraction"), this)),
       attacks_(new plots::LivePlot(tr("Adversarial accuracy"), tr("epoch"), tr("robust accuracy"), this)),
       flatness_(new plots::LivePlot(tr("Fisher-Rao norm"), tr("epoch"), tr("||θ||_fr"), this)),
+      schedule_(new plots::LivePlot(tr("Layer schedules"), tr("epoch"), tr("temperature T"), this)),
+      penalties_(new plots::LivePlot(tr("Activation penalties"), tr("epoch"), tr("weighted penalty"), this)),
       stat_box_(new QComboBox(this)),
       side_box_(new QComboBox(this)),
       smoothing_slider_(new QSlider(Qt::Horizontal, this)),
@@ -103,6 +107,9 @@ Dashboard::Dashboard(QWidget* parent)
     attack_box->addWidget(verdict_);
     grid->addLayout(attack_box, 2, 0);
     grid->addWidget(accuracy_, 2, 1);
+    // Shown only for runs that record them (see rebuild_extras).
+    grid->addWidget(schedule_, 3, 0);
+    grid->addWidget(penalties_, 3, 1);
     outer->addLayout(grid, 1);
 
     loss_->set_placeholder(tr("The training loss appears here as steps are taken."));
@@ -116,6 +123,11 @@ Dashboard::Dashboard(QWidget* parent)
         tr("No flatness results yet: the Fisher-Rao norm comes at the end of each epoch with "
            "evaluate.flatness_every=1 (the quick preset's default), after the last epoch otherwise "
            "(evaluate.fisher_rao), or from `normout flatness RUN.h5`."));
+
+    schedule_->set_placeholder(tr("The layers' schedules appear here at the end of each epoch."));
+    penalties_->set_placeholder(tr("The activation penalty terms appear here as steps are taken."));
+    // Penalty terms of different layers and norms lie orders of magnitude apart.
+    penalties_->set_log_y(true);
 
     refresh_timer_.setSingleShot(true);
     refresh_timer_.setInterval(100);
@@ -156,8 +168,15 @@ void Dashboard::rebuild() {
     smoothing_label_->setText(QStringLiteral("α = %1").arg(smoothing(), 0, 'g', 2));
     for (plots::LivePlot* p : {loss_, accuracy_, layers_, keep_, attacks_, flatness_})
         p->clear_series();
+    // Most runs never fill these: left alone, they cost no replots.
+    for (plots::LivePlot* p : {schedule_, penalties_})
+        if (p->series_count() > 0) p->clear_series();
     verdict_->clear();
-    if (!data_) return;
+    if (!data_) {
+        schedule_->hide();
+        penalties_->hide();
+        return;
+    }
     const RunData& d = *data_;
     const double alpha = smoothing();
     const bool raw = raw_box_->isChecked();
@@ -197,6 +216,8 @@ void Dashboard::rebuild() {
     accuracy_->set_data(accuracy_->add_series(tr("test"), series_color(1), Qt::SolidLine, true), ex, te_acc);
     if (!d.epochs.empty() && std::isfinite(d.epochs.back().val_accuracy))
         accuracy_->set_data(accuracy_->add_series(tr("validation"), series_color(2), Qt::SolidLine, true), ex, va_acc);
+
+    rebuild_extras(per_epoch, alpha, raw);
 
     // Layer statistics and keep probabilities.
     const int stat = stat_box_->currentIndex();
@@ -301,6 +322,103 @@ void Dashboard::rebuild() {
             if (s.has_error) flatness_->set_band(k, s.x, s.low, s.high);
         }
     }
+}
+
+void Dashboard::rebuild_extras(double per_epoch, double alpha, bool raw) {
+    const RunData& d = *data_;
+    // The objective (cross-entropy + penalties) beside the cross-entropy it adds to.
+    const XY objective = step_extra_series(d, "objective", per_epoch);
+    const XY objective_epochs = epoch_extra_series(d, "objective");
+    const QColor objective_color = series_color(3);
+    if (!objective.empty())
+        loss_->set_data(loss_->add_series(tr("objective (steps)"), objective_color), objective.x,
+                        ewma(objective.y, alpha));
+    if (!objective_epochs.empty())
+        loss_->set_data(loss_->add_series(tr("objective (epoch)"), objective_color, Qt::DashLine, true),
+                        objective_epochs.x, objective_epochs.y);
+    const bool has_objective = d.step_extra_index("objective") >= 0 || d.epoch_extra_index("objective") >= 0;
+    loss_->plot()->yAxis->setLabel(has_objective ? tr("cross-entropy, objective") : tr("cross-entropy"));
+
+    // Robust training accuracy (on the batch's adversarial part) beside the training accuracy.
+    const XY robust = step_extra_series(d, "robust_accuracy", per_epoch);
+    const XY robust_epochs = epoch_extra_series(d, "robust_accuracy");
+    const QColor robust_color = series_color(3);
+    if (!robust.empty()) {
+        if (raw) accuracy_->set_data(accuracy_->add_series({}, faint(robust_color, 50)), robust.x, robust.y);
+        accuracy_->set_data(accuracy_->add_series(tr("robust train (steps)"), robust_color), robust.x,
+                            ewma(robust.y, alpha));
+    }
+    if (!robust_epochs.empty())
+        accuracy_->set_data(accuracy_->add_series(tr("robust train (epoch)"), robust_color, Qt::DashLine, true),
+                            robust_epochs.x, robust_epochs.y);
+
+    // Schedules: each scheduled layer's active epochs shaded, its temperature or p as a step line,
+    // the configuration's plan for the epochs still to come dashed. Layers acting throughout with
+    // a constant value get no plot: every NormOut/Dropout run records those columns.
+    std::vector<LayerSchedule> schedules;
+    QSet<QString> quantities;
+    for (LayerSchedule& s : layer_schedules(d))
+        if (s.scheduled) {
+            if (!s.quantity.isEmpty()) quantities.insert(s.quantity);
+            schedules.push_back(std::move(s));
+        }
+    // T and p together: p (in [0, 1]) on the right axis, T on the left.
+    const bool p_right = quantities.size() == 2;
+    int color = 0;
+    for (const LayerSchedule& s : schedules) {
+        const QColor c = series_color(color++);
+        const QString layer = tr("layer %1").arg(s.layer);
+        const XY active = held_per_epoch(s.epochs, s.active);
+        schedule_->set_data(schedule_->add_span_series(tr("%1 active").arg(layer), c), active.x, active.y);
+        if (s.quantity.isEmpty()) continue;
+        const bool is_p = s.quantity == QLatin1String("p");
+        auto add = [&](const QString& name, const QColor& pen, Qt::PenStyle style, const XY& xy) {
+            const int k = schedule_->add_series(name, pen, style);
+            schedule_->set_steps(k);
+            schedule_->set_data(k, xy.x, xy.y);
+            if (is_p && p_right) schedule_->use_right_axis(k, tr("drop probability p"));
+            return k;
+        };
+        const QString symbol = is_p ? QStringLiteral("p") : QStringLiteral("T");
+        add(QStringLiteral("%1 %2").arg(layer, symbol), c, Qt::SolidLine, held_per_epoch(s.epochs, s.value));
+        const int done = s.epochs.isEmpty() ? 0 : static_cast<int>(s.epochs.back());
+        if (done < s.planned.size()) {
+            QVector<double> epochs, planned;
+            for (int e = done + 1; e <= s.planned.size(); ++e) {
+                epochs << e;
+                planned << s.planned[e - 1];
+            }
+            // The dashed continuation explains itself: the legend stays short.
+            schedule_->hide_from_legend(add(tr("%1 %2 planned").arg(layer, symbol), faint(c, 150), Qt::DashLine,
+                                            held_per_epoch(epochs, planned)));
+        }
+    }
+    schedule_->plot()->yAxis->setLabel(quantities.contains(QStringLiteral("temperature")) ? tr("temperature T")
+                                       : quantities.isEmpty()                             ? QString()
+                                                                                          : tr("drop probability p"));
+    // Only active windows (max variants): the shading is the plot, the left axis has nothing to say.
+    schedule_->plot()->yAxis->setTickLabels(!quantities.isEmpty());
+    const bool any_schedule = !schedules.empty();
+    schedule_->setVisible(any_schedule);
+
+    // Activation penalties: each weighted term per step (smoothed, raw faint) and per epoch.
+    color = 0;
+    for (const PenaltyTerm& t : penalty_terms(d, per_epoch)) {
+        const QColor c = series_color(color++);
+        const QString name = tr("layer %1 %2").arg(t.layer).arg(t.kind.toUpper());
+        if (!t.steps.empty()) {
+            if (raw) penalties_->set_data(penalties_->add_series({}, faint(c, 50)), t.steps.x, t.steps.y);
+            penalties_->set_data(penalties_->add_series(name, c), t.steps.x, ewma(t.steps.y, alpha));
+        }
+        if (!t.epochs.empty())
+            penalties_->set_data(penalties_->add_series(tr("%1 (epoch)").arg(name), c, Qt::DashLine, true), t.epochs.x,
+                                 t.epochs.y);
+    }
+    bool has_penalties = false;
+    for (const auto* names : {&d.step_extra, &d.epoch_extra})
+        for (const auto& n : *names)
+            has_penalties |= n.rfind("penalty_", 0) == 0;
+    penalties_->setVisible(has_penalties);
 }
 
 }  // namespace normout::ui

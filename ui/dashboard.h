@@ -1,7 +1,8 @@
 #pragma once
 // The live dashboard of one run: loss and accuracy, per-layer activation statistics (moving
 // averages, raw values faint, a smoothing control), keep probabilities, attack accuracies with
-// confidence bands and the masking verdict, Fisher-Rao values.
+// confidence bands and the masking verdict, Fisher-Rao values; and, where the run records them,
+// robust training accuracy, the objective, the layers' schedules and the activation penalties.
 #include <QTimer>
 #include <QWidget>
 
@@ -33,16 +34,21 @@ class Dashboard : public QWidget {
     plots::LivePlot* keep_plot() const { return keep_; }
     plots::LivePlot* attack_plot() const { return attacks_; }
     plots::LivePlot* flatness_plot() const { return flatness_; }
+    // Shown only for runs with schedules (surgery layers active for some epochs, or a moving
+    // temperature or p) and for runs with activation penalties.
+    plots::LivePlot* schedule_plot() const { return schedule_; }
+    plots::LivePlot* penalty_plot() const { return penalties_; }
     QLabel* verdict_label() const { return verdict_; }
     QComboBox* statistic_box() const { return stat_box_; }
     double smoothing() const;
 
   private:
     void rebuild();
+    void rebuild_extras(double per_epoch, double alpha, bool raw);
 
     const RunData* data_ = nullptr;
     QTimer refresh_timer_;
-    plots::LivePlot *loss_, *accuracy_, *layers_, *keep_, *attacks_, *flatness_;
+    plots::LivePlot *loss_, *accuracy_, *layers_, *keep_, *attacks_, *flatness_, *schedule_, *penalties_;
     QComboBox* stat_box_;
     QComboBox* side_box_;
     QSlider* smoothing_slider_;

@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QPalette>
+#include <QRegularExpression>
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "plots/plot_theme.h"
 #include "plots/qcp.h"
 #include "ui/compare_data.h"
+#include "ui/run_extras.h"
 
 namespace normout::ui {
 
@@ -177,6 +179,39 @@ QStringList export_figure_set(const std::vector<const RunData*>& runs, const QSt
         std::unique_ptr<QCustomPlot> plot(make_print_plot(QObject::tr("epoch"), QObject::tr("test accuracy")));
         add_curves(plot.get(), compare(runs, m, 1.0, o.group_seeds));
         save(plot.get(), QStringLiteral("test_accuracy"));
+    }
+
+    // The runs' extra series per epoch (ui/run_extras.h): robust training accuracy, the objective,
+    // the penalty terms (log scale), and the layers' schedules where some run schedules them.
+    std::vector<std::string> extras;
+    std::set<int> scheduled;
+    for (const RunData* r : runs) {
+        for (const auto& n : r->epoch_extra)
+            if (std::find(extras.begin(), extras.end(), n) == extras.end()) extras.push_back(n);
+        for (const LayerSchedule& s : layer_schedules(*r))
+            if (s.scheduled) scheduled.insert(s.layer);
+    }
+    static const QRegularExpression schedule_re(QStringLiteral("^layer(\\d+)_(active|temperature|p)$"));
+    for (const std::string& name : extras) {
+        const QString field = QString::fromStdString(name);
+        const auto schedule = schedule_re.match(field);
+        if (schedule.hasMatch() && !scheduled.count(schedule.captured(1).toInt())) continue;
+        Metric m;
+        m.field = field;  // an epoch metric
+        std::unique_ptr<QCustomPlot> plot(make_print_plot(QObject::tr("epoch"), m.y_label()));
+        add_curves(plot.get(), compare(runs, m, 1.0, o.group_seeds));
+        if (schedule.hasMatch()) {
+            // A setting in effect during each epoch: held over the epoch it is recorded at.
+            for (int i = 0; i < plot->graphCount(); ++i)
+                plot->graph(i)->setLineStyle(QCPGraph::lsStepRight);
+            plot->yAxis->scaleRange(1.1);
+        }
+        if (field.startsWith(QLatin1String("penalty_"))) {
+            plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
+            plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+            plot->rescaleAxes();
+        }
+        save(plot.get(), field);
     }
 
     // Flatness against robustness (section 4.3.1) when runs hold both.

@@ -2,7 +2,8 @@
 // The thesis-style figure set for a group of runs, written as publication files: per-neuron means
 // with standard deviations (figures 3.1/3.2), sparsity, max, mean and standard deviation of the
 // instrumented layers over training (3.3-3.10), test loss on a log scale (3.11), accuracy, and
-// flatness against robustness when the runs hold those results. Each figure as PDF/SVG/PNG and
+// flatness against robustness when the runs hold those results, and the runs' extra series per
+// epoch (robust training accuracy, objective, penalty terms, schedules). Each figure as PDF/SVG/PNG and
 // the data behind it as CSV. Works on the offscreen platform (no display).
 #include <QString>
 #include <QStringList>

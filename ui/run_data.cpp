@@ -2,6 +2,8 @@
 
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <algorithm>
+#include <cmath>
 
 namespace normout::ui {
 
@@ -11,6 +13,8 @@ void RunData::apply(const RunUpdate& u) {
         epochs_planned = u.start.epochs;
         steps_per_epoch = u.start.steps_per_epoch;
         layers = u.start.instrumented;
+        step_extra = u.start.step_extra;
+        epoch_extra = u.start.epoch_extra;
         status = "running";
         // A resumed run continues the history that was loaded from its file.
         while (!steps.empty() && steps.back().global_step > u.start.first_step)
@@ -48,6 +52,28 @@ void RunData::apply(const RunUpdate& u) {
         status = to_string(u.outcome.status);
         status_message = u.outcome.message;
     }
+}
+
+namespace {
+
+int index_of(const std::vector<std::string>& names, const std::string& name) {
+    const auto it = std::find(names.begin(), names.end(), name);
+    return it == names.end() ? -1 : static_cast<int>(it - names.begin());
+}
+
+}  // namespace
+
+int RunData::step_extra_index(const std::string& name) const {
+    return index_of(step_extra, name);
+}
+
+int RunData::epoch_extra_index(const std::string& name) const {
+    return index_of(epoch_extra, name);
+}
+
+double extra_value(const std::vector<double>& extra, int index) {
+    return index >= 0 && static_cast<std::size_t>(index) < extra.size() ? extra[static_cast<std::size_t>(index)]
+                                                                        : std::nan("");
 }
 
 UnitHistograms unit_histograms_of(const LayerEpochSnapshot& s) {
@@ -88,6 +114,8 @@ RunData load_run_data(const std::string& path) {
     d.config_json = info.header.config_json;
     d.epochs = info.epochs;
     d.steps = info.steps;
+    d.step_extra = info.header.step_extra;
+    d.epoch_extra = info.header.epoch_extra;
     const QJsonObject config = QJsonDocument::fromJson(QByteArray::fromStdString(info.header.config_json)).object();
     d.epochs_planned = config["train"].toObject()["epochs"].toInt();
     InstrumentData inst = read_instrumentation(path);

@@ -43,6 +43,8 @@ struct RunData {
     int64_t steps_per_epoch = 0;
     std::vector<EpochRecord> epochs;
     std::vector<StepRecord> steps;
+    // Names of the steps' and epochs' extra values (RunHeader::step_extra, epoch_extra).
+    std::vector<std::string> step_extra, epoch_extra;
     std::vector<InstrumentedLayer> layers;
     std::map<int, std::vector<LayerStepStats>> layer_steps;
     // Finished epochs. Their per-unit histograms are not kept here (100 epochs of a 4096-unit
@@ -55,9 +57,15 @@ struct RunData {
     double ewma_alpha = 0.02;
 
     bool empty() const { return steps.empty() && epochs.empty(); }
+    // Column of a named extra series, -1 when the run does not record it.
+    int step_extra_index(const std::string& name) const;
+    int epoch_extra_index(const std::string& name) const;
     // Appends a batch from the engine.
     void apply(const RunUpdate& update);
 };
+
+// Value `index` of a record's extras; NaN when missing (rows written before a series existed).
+double extra_value(const std::vector<double>& extra, int index);
 
 // The per-unit histograms a snapshot carries (none when bins or counts are missing).
 UnitHistograms unit_histograms_of(const LayerEpochSnapshot& s);

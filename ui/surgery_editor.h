@@ -1,5 +1,7 @@
 #pragma once
-// Edits model.surgery: a table of {op, at, layer} rows, with the layer's settings in columns.
+// Edits model.surgery: a table of {op, at, layer} rows, with the layer's settings in columns: its
+// active window (from, until) and the schedule of its temperature or p among them. Every LayerSpec
+// field round-trips: load, to_json and the configuration is unchanged.
 #include <QWidget>
 
 class QTableWidget;

@@ -64,18 +64,23 @@ int run_info(const std::string& path, bool as_json) {
     if (as_json) {
         json epochs = json::array();
         auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-        for (const auto& e : info.epochs)
-            epochs.push_back({{"epoch", e.epoch},
-                              {"train_loss", num(e.train_loss)},
-                              {"train_accuracy", num(e.train_accuracy)},
-                              {"val_loss", num(e.val_loss)},
-                              {"val_accuracy", num(e.val_accuracy)},
-                              {"test_loss", num(e.test_loss)},
-                              {"test_accuracy", num(e.test_accuracy)},
-                              {"learning_rate", num(e.learning_rate)},
-                              {"epoch_seconds", num(e.epoch_seconds)},
-                              {"wall_seconds", num(e.wall_seconds)},
-                              {"images_per_second", num(e.images_per_second)}});
+        for (const auto& e : info.epochs) {
+            json row = {{"epoch", e.epoch},
+                        {"train_loss", num(e.train_loss)},
+                        {"train_accuracy", num(e.train_accuracy)},
+                        {"val_loss", num(e.val_loss)},
+                        {"val_accuracy", num(e.val_accuracy)},
+                        {"test_loss", num(e.test_loss)},
+                        {"test_accuracy", num(e.test_accuracy)},
+                        {"learning_rate", num(e.learning_rate)},
+                        {"epoch_seconds", num(e.epoch_seconds)},
+                        {"wall_seconds", num(e.wall_seconds)},
+                        {"images_per_second", num(e.images_per_second)}};
+            // The run's extra series (penalties, robust accuracy, schedules) by name.
+            for (std::size_t k = 0; k < e.extra.size() && k < h.epoch_extra.size(); ++k)
+                row[h.epoch_extra[k]] = num(e.extra[k]);
+            epochs.push_back(row);
+        }
         json out = {{"path", info.path},
                     {"schema_version", info.schema_version},
                     {"run_id", h.run_id},
@@ -130,8 +135,14 @@ int run_info(const std::string& path, bool as_json) {
     for (std::size_t i = 0; i < h.layer_kinds.size(); ++i)
         if (h.layer_kinds[i] == "NormOut" || h.layer_kinds[i] == "Dropout")
             custom += fmt::format("{}{} {}", custom.empty() ? "" : ", ", i, h.layer_descriptions[i]);
-    fmt::print("Model     {} width {} hidden {}, {} parameters; {}\n", c.model.arch, c.model.width, c.model.hidden,
-               h.parameter_count, custom.empty() ? "no Dropout/NormOut layers" : custom);
+    const auto& m = c.model;
+    const std::string shape = m.arch == "vit-small"
+                                  ? fmt::format("patch {} width {} depth {} heads {} MLP {}", m.vit_patch, m.vit_dim,
+                                                m.vit_depth, m.vit_heads, m.vit_mlp)
+                              : m.arch == "resnet18" ? fmt::format("width {}", m.width)
+                                                     : fmt::format("width {} hidden {}", m.width, m.hidden);
+    fmt::print("Model     {} {}, {} parameters; {}\n", m.arch, shape, h.parameter_count,
+               custom.empty() ? "no Dropout/NormOut layers" : custom);
     fmt::print(
         "Training  {} lr {:g} ({}), momentum {:g}, weight decay {:g}, batch {}, {} epochs, seed {}, "
         "augmentation {}\n",
@@ -155,6 +166,22 @@ int run_info(const std::string& path, bool as_json) {
                    cell(e.train_loss, false), cell(e.train_accuracy, true), cell(e.val_loss, false),
                    cell(e.val_accuracy, true), cell(e.test_loss, false), cell(e.test_accuracy, true), e.learning_rate,
                    e.epoch_seconds);
+    if (!h.epoch_extra.empty()) {
+        // Extra series, one column each (penalties, robust accuracy, schedules; docs/run-file.md).
+        fmt::print("\n{:>5}", "epoch");
+        for (const auto& name : h.epoch_extra)
+            fmt::print("  {:>{}}", name, std::max<std::size_t>(9, name.size()));
+        fmt::print("\n");
+        for (const auto& e : info.epochs) {
+            fmt::print("{:>5}", e.epoch);
+            for (std::size_t k = 0; k < h.epoch_extra.size(); ++k) {
+                const double v = k < e.extra.size() ? e.extra[k] : std::nan("");
+                fmt::print("  {:>{}}", std::isfinite(v) ? fmt::format("{:.4g}", v) : std::string("-"),
+                           std::max<std::size_t>(9, h.epoch_extra[k].size()));
+            }
+            fmt::print("\n");
+        }
+    }
     const auto& last = info.epochs.back();
     fmt::print("\nLast epoch: test accuracy {}, generalisation gap (train - test) {:.2f} points\n",
                percent(last.test_accuracy), 100.0 * (last.train_accuracy - last.test_accuracy));

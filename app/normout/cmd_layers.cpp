@@ -57,19 +57,31 @@ int run_layers(const ConfigArgs& a, bool as_json) {
         fmt::print("{}\n", out.dump(2));
         return kExitOk;
     }
-    fmt::print(
-        "VGG-16-BN ({} input channel{}, {} classes, {}x{} input, width {}, classifier {}); "
-        "{} parameters\n",
-        shape.channels, shape.channels == 1 ? "" : "s", shape.classes, shape.side, shape.side, c.model.width,
-        c.model.hidden, parameter_count(net));
+    const std::string inputs = fmt::format("{} input channel{}, {} classes, {}x{} input", shape.channels,
+                                           shape.channels == 1 ? "" : "s", shape.classes, shape.side, shape.side);
+    const auto& m = c.model;
+    if (m.arch == "resnet18")
+        fmt::print("ResNet-18, CIFAR form ({}, width {}); {} parameters\n", inputs, m.width, parameter_count(net));
+    else if (m.arch == "vit-small")
+        fmt::print("ViT ({}, {}x{} patches, dim {}, {} blocks, {} heads, MLP {}); {} parameters\n", inputs, m.vit_patch,
+                   m.vit_patch, m.vit_dim, m.vit_depth, m.vit_heads, m.vit_mlp, parameter_count(net));
+    else
+        fmt::print("VGG-16-BN ({}, width {}, classifier {}); {} parameters\n", inputs, m.width, m.hidden,
+                   parameter_count(net));
+    if (m.arch != "vgg16_bn")
+        fmt::print(
+            "Residuals: a Fork saves its input, the next Add adds its shortcut of it (docs/architectures.md).\n");
     if (!c.model.surgery.empty())
         fmt::print("Surgery applied; 'base' is the index in the unmodified table that surgery refers to.\n");
-    fmt::print("{:>5}  {:>5}  {:<17}  {:<64}  {}\n", "index", "base", "kind", "layer", "output");
+    std::size_t width = 64;  // the layer column: VGG's longest text, wider for a shortcut's
+    for (const auto& l : table)
+        width = std::max(width, l.describe().size());
+    fmt::print("{:>5}  {:>5}  {:<17}  {:<{}}  {}\n", "index", "base", "kind", "layer", width, "output");
     for (std::size_t i = 0; i < table.size(); ++i) {
         const auto& l = table[i];
         const std::string base_text = l.base_index < 0 ? "new" : std::to_string(l.base_index);
-        fmt::print("{:>5}  {:>5}  {:<17}  {:<64}  {}{}\n", i, base_text, l.kind, l.describe(), shape_text(shapes[i]),
-                   l.from_surgery ? "  *" : "");
+        fmt::print("{:>5}  {:>5}  {:<17}  {:<{}}  {}{}\n", i, base_text, l.kind, l.describe(), width,
+                   shape_text(shapes[i]), l.from_surgery ? "  *" : "");
     }
     if (base.size() != table.size()) fmt::print("({} layers; the base table has {})\n", table.size(), base.size());
     return kExitOk;

@@ -24,24 +24,27 @@ int run_presets(bool as_json) {
                            {"description", p.description},
                            {"thesis_train_accuracy", p.thesis_train_accuracy},
                            {"thesis_test_accuracy", p.thesis_test_accuracy},
+                           {"thesis_section", p.thesis_section},
                            {"config", json::parse(config_to_json(p.config))}});
         fmt::print("{}\n", out.dump(2));
         return kExitOk;
     }
-    fmt::print("{:<42}  {:<36}  {}\n", "preset", "thesis row (Table 3.1)", "thesis train / test %");
+    fmt::print("{:<42}  {:<8}  {:<48}  {}\n", "preset", "section", "title", "thesis train / test %");
     for (const auto& p : presets()) {
         const std::string acc = p.thesis_test_accuracy < 0
                                     ? std::string("-")
                                     : fmt::format("{:g} / {:g}", p.thesis_train_accuracy, p.thesis_test_accuracy);
-        fmt::print("{:<42}  {:<36}  {}\n", p.name, p.thesis_test_accuracy < 0 ? p.description.substr(0, 36) : p.title,
-                   acc);
+        fmt::print("{:<42}  {:<8}  {:<48}  {}\n", p.name, p.thesis_section.empty() ? "-" : p.thesis_section,
+                   p.title.substr(0, 48), acc);
         // Where a row's surgery is the lab's reading of the thesis, say so under it.
         const auto interpretation = p.description.find("Interpretation");
         if (interpretation != std::string::npos) fmt::print("    {}\n", p.description.substr(interpretation));
     }
     fmt::print(
         "\nThe thesis/* presets use PyTorch's default initialisation (model.init=pytorch), as the authors' code, "
-        "and train on all 50,000 images (data.val_fraction=0).\nUse with `normout train --preset NAME --out RUN.h5`; "
+        "and train on all 50,000 images (data.val_fraction=0). Section 3.1 is the thesis's Table 3.1; the future/* "
+        "presets are the experiments of its future work (4.3.1 adversarial training, 4.3.2 schedules and penalties, "
+        "4.3.3 other architectures).\nUse with `normout train --preset NAME --out RUN.h5`; "
         "`normout config --preset NAME` prints its settings; --json adds each preset's description.\n");
     return kExitOk;
 }
@@ -62,7 +65,7 @@ void add_commands(CLI::App& app, Subcommands& out) {
         std::string export_folder;
     };
     auto a = std::make_shared<Args>();
-    auto* cmd = app.add_subcommand("presets", "List the presets (quick and the thesis's Table 3.1 rows)");
+    auto* cmd = app.add_subcommand("presets", "List the presets (quick, the thesis's Table 3.1 rows, its future work)");
     cmd->add_flag("--json", a->json, "Machine-readable output");
     cmd->add_option("--export", a->export_folder,
                     "Write each preset as a configuration file (NAME.json, '/' as '-') into this folder");

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/config/model_spec.h"
+#include "engine/config/schedule.h"
 
 namespace normout {
 
@@ -31,10 +32,30 @@ void visit(V& v, LayerSpec& s) {
     v("temperature", s.temperature, "NormOut softmax variants: temperature T > 0 (thesis 2.2.4).");
     v("use_abs", s.use_abs, "NormOut: use |x| (thesis) rather than x to compute keep probabilities.");
     v("map_4d", s.map_4d,
-      "NormOut on 4-D inputs: 'channel' takes the layer max over channels at each position (as the "
-      "authors' code), 'map' over the whole C x H x W map.");
+      "NormOut's layer max on 4-D inputs [N, C, H, W] and tokens [N, T, D]: 'channel' over the channels at each "
+      "position (the D features of each token), as the authors' code; 'map' over the whole C x H x W map (all T x D "
+      "of an example).");
     v("rescale", s.rescale, "NormOut: divide kept units by their keep probability (thesis: no).");
     v("at_inference", s.at_inference, "Stay stochastic in evaluation mode (default: identity).");
+    v("active_from", s.active_from,
+      "Schedule: first epoch (counted from 0) in which the layer acts; before it the layer is the identity "
+      "(thesis 4.3: NormOut only for some epochs).");
+    v("active_until", s.active_until,
+      "Schedule: epoch (counted from 0) from which the layer is the identity again; 0: acts to the end. The layer "
+      "acts in epochs [active_from, active_until).");
+    v("schedule", s.schedule,
+      "Schedule of the softmax variants' temperature T or of Dropout's p: constant, linear or cosine, from its "
+      "value (temperature or p) at epoch schedule_from to schedule_to at epoch schedule_until.");
+    v("schedule_to", s.schedule_to, "Schedule: the value T or p reaches at epoch schedule_until.");
+    v("schedule_from", s.schedule_from, "Schedule: epoch (from 0) at which the value starts to move.");
+    v("schedule_until", s.schedule_until, "Schedule: epoch (from 0) at which the value reaches schedule_to.");
+}
+
+template <class V>
+void visit(V& v, PenaltySpec& s) {
+    v("layer", s.layer, "Index of the layer (final table, see `normout layers`) whose output is penalised.");
+    v("l1", s.l1, "Weight of the L1 penalty: l1 * mean |a| over the batch and the layer's units.");
+    v("l2", s.l2, "Weight of the L2 penalty: l2 * mean a^2 over the batch and the layer's units.");
 }
 
 template <class V>
@@ -76,17 +97,30 @@ void visit(V& v, DataConfig& d) {
 
 template <class V>
 void visit(V& v, ModelConfig& m) {
-    v("arch", m.arch, "Model architecture: vgg16_bn (torchvision layout, thesis figure 2.1).");
-    v("width", m.width, "Channel multiplier of the convolutional stack (1 = thesis).");
-    v("hidden", m.hidden, "Width of the two hidden classifier layers (4096 = thesis).");
+    v("arch", m.arch,
+      "Model architecture: vgg16_bn (torchvision layout, thesis figure 2.1), resnet18 (CIFAR form: 3x3 stem, no "
+      "max-pool) or vit-small (Vision Transformer for 32x32 images; thesis 4.3.3). Each has an index-addressed "
+      "layer table (`normout layers --set model.arch=...`).");
+    v("width", m.width, "Channel multiplier of the convolutional stack of vgg16_bn and resnet18 (1 = thesis).");
+    v("hidden", m.hidden, "vgg16_bn: width of the two hidden classifier layers (4096 = thesis).");
+    v("vit_patch", m.vit_patch, "vit-small: patch size in pixels; must divide 32 (inputs must be 32x32, data.pad_to).");
+    v("vit_dim", m.vit_dim, "vit-small: token width (embedding dimension).");
+    v("vit_depth", m.vit_depth, "vit-small: number of transformer blocks.");
+    v("vit_heads", m.vit_heads, "vit-small: attention heads (must divide vit_dim).");
+    v("vit_mlp", m.vit_mlp, "vit-small: hidden width of each block's MLP.");
     v("fast_classifier", m.fast_classifier,
       "Compute AdaptiveAvgPool2d(7) + Flatten + Linear on a 1x1 map as one Linear with the weight "
       "summed over its 49 copies: the same function and gradients, 49x less arithmetic.");
     v("init", m.init,
-      "Weight initialisation: torchvision (VGG's: Kaiming-normal fan-out convolutions with zero bias, N(0, 0.01) "
-      "linear layers with zero bias) or pytorch (PyTorch's module defaults, as the authors' code and the thesis "
-      "presets: Kaiming-uniform with a = sqrt(5), biases uniform in +-1/sqrt(fan_in)). BatchNorm: weight 1, bias 0.");
-    v("surgery", m.surgery, "Layer surgery: list of {op, at, layer} (thesis 2.3.1).");
+      "Weight initialisation: torchvision (each architecture's reference: VGG Kaiming-normal fan-out convolutions "
+      "with zero bias and N(0, 0.01) linear layers with zero bias; ResNet Kaiming-normal fan-out convolutions, "
+      "Linear as constructed; ViT truncated-normal std 0.02 linear layers with zero bias, class token and position "
+      "embedding N(0, 0.02)) or pytorch (PyTorch's module defaults, as the authors' code and the thesis presets: "
+      "Kaiming-uniform with a = sqrt(5), biases uniform in +-1/sqrt(fan_in)). BatchNorm and LayerNorm: weight 1, "
+      "bias 0.");
+    v("surgery", m.surgery,
+      "Layer surgery: list of {op, at, layer} (thesis 2.3.1). The residual markers (Fork, Add) of resnet18 and "
+      "vit-small cannot be replaced or removed; insert around them (docs/architectures.md).");
 }
 
 template <class V>
@@ -119,6 +153,24 @@ void visit(V& v, TrainConfig& t) {
       "attacks and flatness always run in fp32.");
     v("channels_last", t.channels_last,
       "Keep 4-D weights and inputs in channels-last (NHWC) memory order, faster for convolutions on recent GPUs.");
+    v("penalties", t.penalties,
+      "Activation penalties (thesis 4.3.2): list of {layer, l1, l2}; l1 * mean|a| + l2 * mean a^2 of the layer's "
+      "output is added to the loss and recorded per step and per epoch (penalty_l1_LAYER, penalty_l2_LAYER).");
+    v("adversarial", t.adversarial,
+      "Adversarial training (thesis 4.3.1): none, pgd (Madry et al. 2018) or fgsm-rs (FGSM from a random start, "
+      "Wong et al. 2020). Robust training accuracy is recorded per step and per epoch.");
+    v("adv_norm", t.adv_norm, "Adversarial training threat model: linf or l2.");
+    v("adv_eps", t.adv_eps, "Adversarial training budget in pixel units [0, 1]; 0: 8/255 (linf) or 0.5 (l2).");
+    v("adv_step", t.adv_step, "Adversarial training step size; 0: 2.5 eps / iterations (pgd) or 1.25 eps (fgsm-rs).");
+    v("adv_iterations", t.adv_iterations, "pgd: attack iterations per batch (fgsm-rs takes one step).");
+    v("adv_random_start", t.adv_random_start,
+      "pgd: start from a uniform random point of the eps-ball (fgsm-rs always does).");
+    v("adv_fraction", t.adv_fraction,
+      "Share of each training batch replaced by its adversarial examples (1: all; the rest stays clean).");
+    v("adv_bn", t.adv_bn,
+      "BatchNorm while the attack is crafted: frozen (training mode, batch statistics, running statistics not "
+      "updated by the attack's passes), train (the attack's passes also update the running statistics) or eval "
+      "(evaluation mode: running statistics, NormOut and Dropout off unless at_inference).");
 }
 
 template <class V>
@@ -145,7 +197,7 @@ void visit(V& v, InstrumentConfig& i) {
     v("per_neuron", i.per_neuron, "Per-unit mean, standard deviation and firing rate every epoch (figures 3.1/3.2).");
     v("neurons", i.neurons,
       "Units whose histograms are also recorded with the layer's per-epoch bins (neuron_hists; every unit's "
-      "histogram with bins fixed for the run is recorded anyway).");
+      "histogram with bins fixed for the run is recorded anyway). For token layers the units are the D features.");
 }
 
 template <class V>
@@ -185,16 +237,19 @@ struct Writer {
     void operator()(const char* key, T& value, const char*) {
         out[key] = value;
     }
-    void operator()(const char* key, std::vector<SurgeryOp>& ops, const char*) {
+    template <class S>
+    void objects(const char* key, std::vector<S>& items) {
         json list = json::array();
-        for (auto& op : ops) {
-            json item = json::object();
-            Writer w{item};
-            visit(w, op);
-            list.push_back(item);
+        for (auto& item : items) {
+            json element = json::object();
+            Writer w{element};
+            visit(w, item);
+            list.push_back(element);
         }
         out[key] = list;
     }
+    void operator()(const char* key, std::vector<SurgeryOp>& ops, const char*) { objects(key, ops); }
+    void operator()(const char* key, std::vector<PenaltySpec>& ps, const char*) { objects(key, ps); }
     template <class S>
     void group(const char* key, S& s, const char*) {
         json sub = json::object();
@@ -296,6 +351,7 @@ void read_value(const json& j, std::vector<int>& v, const std::string& f) {
 
 struct Reader;
 void read_value(const json& j, std::vector<SurgeryOp>& v, const std::string& f);
+void read_value(const json& j, std::vector<PenaltySpec>& v, const std::string& f);
 
 struct Reader {
     const json& in;
@@ -328,17 +384,26 @@ struct Reader {
     }
 };
 
-void read_value(const json& j, std::vector<SurgeryOp>& v, const std::string& f) {
-    if (!j.is_array()) type_error(f, "a list of {op, at, layer} objects", j);
-    std::vector<SurgeryOp> out;
+template <class S>
+void read_objects(const json& j, std::vector<S>& v, const std::string& f, const char* expected) {
+    if (!j.is_array()) type_error(f, expected, j);
+    std::vector<S> out;
     for (std::size_t i = 0; i < j.size(); ++i) {
-        SurgeryOp op;
+        S item;
         Reader r(j[i], f + "[" + std::to_string(i) + "].");
-        visit(r, op);
+        visit(r, item);
         r.finish();
-        out.push_back(std::move(op));
+        out.push_back(std::move(item));
     }
     v = std::move(out);
+}
+
+void read_value(const json& j, std::vector<SurgeryOp>& v, const std::string& f) {
+    read_objects(j, v, f, "a list of {op, at, layer} objects");
+}
+
+void read_value(const json& j, std::vector<PenaltySpec>& v, const std::string& f) {
+    read_objects(j, v, f, "a list of {layer, l1, l2} objects");
 }
 
 // ---- describing ----
@@ -354,6 +419,8 @@ const char* type_of() {
         return "string";
     else if constexpr (std::is_same_v<T, std::vector<int>>)
         return "list";
+    else if constexpr (std::is_same_v<T, std::vector<PenaltySpec>>)
+        return "penalties";
     else
         return "surgery";
 }
@@ -509,6 +576,22 @@ void validate(const LayerSpec& s, const std::string& f) {
     } else if (s.type != "identity") {
         throw ConfigError(f + ".type", "unknown layer type '" + s.type + "' (normout, dropout, identity)");
     }
+    require(s.active_from >= 0, f + ".active_from", "must be >= 0");
+    require(s.active_until == 0 || s.active_until > s.active_from, f + ".active_until",
+            "must be 0 (to the end) or greater than active_from");
+    require(s.schedule == "constant" || s.schedule == "linear" || s.schedule == "cosine", f + ".schedule",
+            "unknown schedule '" + s.schedule + "' (constant, linear, cosine)");
+    if (s.schedule != "constant") {
+        const std::string q = scheduled_quantity(s);
+        require(!q.empty(), f + ".schedule",
+                "moves the temperature of a NormOut softmax variant or Dropout's p; this layer has neither");
+        require(s.schedule_from >= 0, f + ".schedule_from", "must be >= 0");
+        require(s.schedule_until > s.schedule_from, f + ".schedule_until", "must be greater than schedule_from");
+        if (q == "temperature")
+            require(s.schedule_to > 0.0, f + ".schedule_to", "the final temperature must be > 0");
+        else
+            require(s.schedule_to >= 0.0 && s.schedule_to < 1.0, f + ".schedule_to", "the final p must be in [0, 1)");
+    }
 }
 
 void validate(const RunConfig& c) {
@@ -532,7 +615,14 @@ void validate(const RunConfig& c) {
             "must be 'nearest' or 'bilinear'");
 
     const auto& m = c.model;
-    require(m.arch == "vgg16_bn", "model.arch", "unknown architecture '" + m.arch + "' (vgg16_bn)");
+    require(m.arch == "vgg16_bn" || m.arch == "resnet18" || m.arch == "vit-small", "model.arch",
+            "unknown architecture '" + m.arch + "' (vgg16_bn, resnet18, vit-small)");
+    require(m.vit_patch >= 1 && m.vit_patch <= 32 && 32 % m.vit_patch == 0, "model.vit_patch",
+            "must divide 32 (1, 2, 4, 8, 16 or 32)");
+    require(m.vit_dim >= 1 && m.vit_dim <= 4096, "model.vit_dim", "must be in [1, 4096]");
+    require(m.vit_depth >= 1 && m.vit_depth <= 48, "model.vit_depth", "must be in [1, 48]");
+    require(m.vit_heads >= 1 && m.vit_dim % m.vit_heads == 0, "model.vit_heads", "must be >= 1 and divide vit_dim");
+    require(m.vit_mlp >= 1 && m.vit_mlp <= 16384, "model.vit_mlp", "must be in [1, 16384]");
     require(m.width > 0.0 && m.width <= 8.0, "model.width", "must be in (0, 8]");
     require(m.hidden >= 1 && m.hidden <= 65536, "model.hidden", "must be in [1, 65536]");
     require(m.init == "torchvision" || m.init == "pytorch", "model.init",
@@ -585,6 +675,32 @@ void validate(const RunConfig& c) {
     require(std::regex_match(t.device, device_re), "train.device",
             "unknown device '" + t.device + "' (auto, cpu, cuda, cuda:N)");
     require(t.threads >= 0 && t.threads <= 1024, "train.threads", "must be in [0, 1024]");
+    {
+        const int n = static_cast<int>(layer_table(c.model, 3, 10).size());
+        std::set<int> penalised;
+        for (std::size_t i = 0; i < t.penalties.size(); ++i) {
+            const auto& p = t.penalties[i];
+            const std::string f = "train.penalties[" + std::to_string(i) + "]";
+            require(p.layer >= 0 && p.layer < n, f + ".layer",
+                    "index " + std::to_string(p.layer) + " is not in the model (0.." + std::to_string(n - 1) +
+                        ", see `normout layers`)");
+            require(penalised.insert(p.layer).second, f + ".layer",
+                    "layer " + std::to_string(p.layer) + " is penalised twice (give l1 and l2 in one entry)");
+            require(p.l1 >= 0.0 && p.l2 >= 0.0, f, "weights l1 and l2 must be >= 0");
+            require(p.l1 > 0.0 || p.l2 > 0.0, f, "needs l1 > 0 or l2 > 0");
+        }
+    }
+    require(t.adversarial == "none" || t.adversarial == "pgd" || t.adversarial == "fgsm-rs", "train.adversarial",
+            "unknown value '" + t.adversarial + "' (none, pgd, fgsm-rs)");
+    require(t.adv_norm == "linf" || t.adv_norm == "l2", "train.adv_norm",
+            "unknown norm '" + t.adv_norm + "' (linf, l2)");
+    require(t.adv_eps >= 0.0 && t.adv_eps <= 64.0, "train.adv_eps", "must be in [0, 64] (0: the norm's default)");
+    require(t.adv_norm != "linf" || t.adv_eps <= 1.0, "train.adv_eps", "an L-inf budget must be in [0, 1]");
+    require(t.adv_step >= 0.0 && t.adv_step <= 64.0, "train.adv_step", "must be in [0, 64] (0: the default)");
+    require(t.adv_iterations >= 1 && t.adv_iterations <= 1000, "train.adv_iterations", "must be in [1, 1000]");
+    require(t.adv_fraction > 0.0 && t.adv_fraction <= 1.0, "train.adv_fraction", "must be in (0, 1]");
+    require(t.adv_bn == "frozen" || t.adv_bn == "train" || t.adv_bn == "eval", "train.adv_bn",
+            "unknown value '" + t.adv_bn + "' (frozen, train, eval)");
     const auto& r = c.record;
     require(r.flush_seconds >= 0.05 && r.flush_seconds <= 60, "record.flush_seconds", "must be in [0.05, 60]");
     require(r.checkpoint_every >= 0, "record.checkpoint_every", "must be >= 0");

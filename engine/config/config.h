@@ -29,9 +29,21 @@ struct LayerSpec {
     double temperature = 1.0;              // softmax variants: p = exp((|x| - max) / T)
     bool use_abs = true;                   // |x| (thesis) or x
     std::string map_4d = "channel";        // 4-D input: "channel" = max over channels per position,
-                                           // "map" = max over the whole C x H x W map
+                                           // "map" = max over the whole C x H x W map; tokens
+                                           // [N, T, D]: over each token's D features, or all T x D
     bool rescale = false;                  // divide kept units by p
     bool at_inference = false;             // stay stochastic in evaluation mode
+    // Schedules (engine/config/schedule.h). Epochs are counted from 0 (epoch e of the run file
+    // is e - 1 here). The layer acts in epochs [active_from, active_until) and is the identity
+    // outside them (active_until 0: to the end of training).
+    int active_from = 0;
+    int active_until = 0;
+    // The softmax variants' temperature, or Dropout's p, moves from its value above to
+    // schedule_to between epochs schedule_from and schedule_until: constant | linear | cosine.
+    std::string schedule = "constant";
+    double schedule_to = 0;
+    int schedule_from = 0;
+    int schedule_until = 0;
 };
 
 // One surgery step. Indices refer to the base table printed by `normout layers`.
@@ -39,6 +51,14 @@ struct SurgeryOp {
     std::string op = "replace";  // replace | remove | insert (insert places the layer before `at`)
     std::vector<int> at;
     LayerSpec layer;
+};
+
+// An activation penalty on the output of one layer (index in the final table), added to the
+// loss: l1 * mean|a| + l2 * mean(a^2), the means over the batch and all units of the layer.
+struct PenaltySpec {
+    int layer = 0;
+    double l1 = 0;
+    double l2 = 0;
 };
 
 struct AugmentConfig {
@@ -66,14 +86,19 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-    std::string arch = "vgg16_bn";
-    double width = 1.0;           // channel multiplier of the convolutional stack
-    int hidden = 4096;            // classifier width
+    std::string arch = "vgg16_bn";  // vgg16_bn | resnet18 | vit-small
+    double width = 1.0;             // channel multiplier of the convolutional stack (VGG, ResNet)
+    int hidden = 4096;              // VGG's classifier width
+    // vit-small: patch size, embedding width, blocks, attention heads, MLP width
+    int vit_patch = 4;
+    int vit_dim = 256;
+    int vit_depth = 6;
+    int vit_heads = 4;
+    int vit_mlp = 512;
     bool fast_classifier = true;  // see NetImpl::set_fast_classifier
-    // Weight initialisation: "torchvision" (VGG's: Kaiming-normal fan-out convolutions with zero
-    // bias, N(0, 0.01) linear layers with zero bias) or "pytorch" (the modules' defaults, as the
-    // authors' code: Kaiming-uniform a = sqrt(5), bias uniform in +-1/sqrt(fan_in)); BatchNorm
-    // weight 1, bias 0 in both. A configuration without the key reads as "torchvision".
+    // Weight initialisation: "torchvision" (each architecture's reference) or "pytorch" (the
+    // modules' defaults, as the authors' code); see the setting's help text. A configuration
+    // without the key reads as "torchvision".
     std::string init = "torchvision";
     std::vector<SurgeryOp> surgery;
 };
@@ -95,11 +120,23 @@ struct TrainConfig {
     double lr_gamma = 0.1;
     int warmup_epochs = 0;
     uint64_t seed = 0;
-    std::string device = "auto";     // auto | cpu | cuda | cuda:N
-    int threads = 0;                 // CPU threads; 0 = all cores
-    bool check_gradients = false;    // also check every gradient for NaN/inf at each step
-    std::string precision = "fp32";  // fp32 | tf32 | bf16
-    bool channels_last = false;      // 4-D weights and inputs in NHWC memory order
+    std::string device = "auto";         // auto | cpu | cuda | cuda:N
+    int threads = 0;                     // CPU threads; 0 = all cores
+    bool check_gradients = false;        // also check every gradient for NaN/inf at each step
+    std::string precision = "fp32";      // fp32 | tf32 | bf16
+    bool channels_last = false;          // 4-D weights and inputs in NHWC memory order
+    std::vector<PenaltySpec> penalties;  // activation penalties added to the loss
+    // Adversarial training (engine/train/adversarial.h): none | pgd (Madry et al. 2018) |
+    // fgsm-rs (Wong et al. 2020). eps 0 = the norm's standard budget (8/255 L-inf, 0.5 L2);
+    // step 0 = 2.5 eps / iterations for pgd, 1.25 eps for fgsm-rs.
+    std::string adversarial = "none";
+    std::string adv_norm = "linf";
+    double adv_eps = 0;
+    double adv_step = 0;
+    int adv_iterations = 10;
+    bool adv_random_start = true;
+    double adv_fraction = 1.0;      // share of each batch replaced by adversarial examples
+    std::string adv_bn = "frozen";  // frozen | train | eval: BatchNorm while the attack runs
 };
 
 struct RecordConfig {
@@ -164,7 +201,7 @@ void validate(const LayerSpec& spec, const std::string& field);
 
 struct SettingInfo {
     std::string key;   // dotted key
-    std::string type;  // bool | int | number | string | list | surgery
+    std::string type;  // bool | int | number | string | list | surgery | penalties (JSON list of objects)
     std::string help;
 };
 std::vector<SettingInfo> describe_settings();

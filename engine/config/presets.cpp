@@ -70,6 +70,7 @@ Preset thesis_row(const std::string& slug, const std::string& title, std::vector
     p.config.model.surgery = std::move(surgery);
     p.thesis_train_accuracy = train_acc;
     p.thesis_test_accuracy = test_acc;
+    p.thesis_section = "3.1";
     return p;
 }
 
@@ -171,6 +172,8 @@ std::vector<Preset> make_presets() {
         all.push_back(thesis_row("temporal-softmax-48-51-T" + number_text(r.t),
                                  "Temporal Softmax 48 51 (T=" + number_text(r.t) + ")",
                                  place(normout("temporal-softmax", r.t), {48, 51}), r.train, r.test));
+    for (auto& p : future_presets())
+        all.push_back(std::move(p));
     return all;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Built-in presets: `quick` (a demo that trains in minutes on two cores) and one per row of the
-// thesis's Table 3.1.
+// Built-in presets: `quick` (a demo that trains in minutes on two cores), one per row of the
+// thesis's Table 3.1, and the experiments of its future work (future/*, section 4.3).
 #include <string>
 #include <vector>
 
@@ -15,9 +15,12 @@ struct Preset {
     RunConfig config;
     double thesis_train_accuracy = -1;  // Table 3.1, percent; -1 when not a thesis row
     double thesis_test_accuracy = -1;
+    std::string thesis_section;  // where in the thesis the experiment comes from, e.g. "4.3.1"
 };
 
 const std::vector<Preset>& presets();
+// The future/* presets (presets_future.cpp), part of presets().
+std::vector<Preset> future_presets();
 const Preset* find_preset(const std::string& name);
 RunConfig preset_config(const std::string& name);  // throws ConfigError naming "preset"
 

@@ -1,6 +1,10 @@
 #include "engine/flatness/parameters.h"
 
 #include <ATen/ATen.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+#include <set>
 
 #include "engine/config/config.h"
 #include "engine/train/loader.h"
@@ -17,20 +21,16 @@ int64_t ParamSet::numel() const {
 ParamSet select_parameters(Net& net, const std::string& which) {
     if (which != "all" && which != "weights")
         throw ConfigError("flatness.params", "must be \"all\" or \"weights\", not \"" + which + "\"");
-    const auto& table = net->table();
+    // Only Conv2d and Linear weights count, wherever they sit: a layer of the table
+    // (layers.<index>.weight) or a part of one (a shortcut's projection, an attention's Linears).
+    std::set<std::string> weights;
+    for (const auto& m : net->named_modules(/*name_prefix=*/"", /*include_self=*/false))
+        if (m.value()->as<torch::nn::Conv2d>() || m.value()->as<torch::nn::Linear>())
+            weights.insert(m.key() + ".weight");
     ParamSet out;
     for (const auto& p : net->named_parameters(/*recurse=*/true)) {
         if (!p.value().requires_grad()) continue;
-        if (which == "weights") {
-            // Names are layers.<index>.<weight|bias>; only Conv2d and Linear weights count.
-            const std::string& name = p.key();
-            const auto dot1 = name.find('.'), dot2 = name.rfind('.');
-            if (name.compare(0, 7, "layers.") != 0 || dot1 == dot2 || name.substr(dot2 + 1) != "weight") continue;
-            const auto index = std::stoul(name.substr(dot1 + 1, dot2 - dot1 - 1));
-            if (index >= table.size()) continue;
-            const std::string& kind = table[index].kind;
-            if (kind != "Conv2d" && kind != "Linear") continue;
-        }
+        if (which == "weights" && !weights.count(p.key())) continue;
         out.names.push_back(p.key());
         out.tensors.push_back(p.value());
     }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -62,6 +63,47 @@ H5Handle open_group(hid_t parent, const char* name) {
 }
 
 constexpr long long kIntMin = std::numeric_limits<int>::min(), kIntMax = std::numeric_limits<int>::max();
+
+// Extra series: their names in the group's attribute "extra_series" (absent in older files).
+constexpr std::size_t kMaxExtraSeries = 256;
+
+bool valid_series_name(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+    return true;
+}
+
+void create_extra_series(hid_t group, const std::vector<std::string>& names, hsize_t chunk) {
+    if (names.size() > kMaxExtraSeries) throw RunFileError("too many extra series");
+    for (const auto& name : names) {
+        if (!valid_series_name(name)) throw RunFileError("invalid series name '" + name + "'");
+        h5::create_series(group, name, chunk);
+    }
+    h5::write_strings_attribute(group, "extra_series", names);
+}
+
+template <class Row>
+void append_extra(hid_t group, const std::vector<std::string>& names, const std::vector<Row>& rows) {
+    std::vector<double> v(rows.size());
+    for (std::size_t c = 0; c < names.size(); ++c) {
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            v[i] = c < rows[i].extra.size() ? rows[i].extra[c] : std::nan("");
+        h5::append_series(group, names[c], v);
+    }
+}
+
+// The extra series of a group as columns; names checked, since a file may be hostile.
+std::vector<std::string> read_extra_names(hid_t group, const char* where) {
+    if (!h5::has_attribute(group, "extra_series")) return {};
+    std::vector<std::string> names = h5::read_strings_attribute(group, "extra_series");
+    if (names.size() > kMaxExtraSeries)
+        throw RunFileError(std::string(where) + ": attribute extra_series lists too many series");
+    for (const auto& n : names)
+        if (!valid_series_name(n))
+            throw RunFileError(std::string(where) + ": attribute extra_series names an invalid series");
+    return names;
+}
 constexpr long long kInt64Max = std::numeric_limits<long long>::max();
 
 }  // namespace
@@ -131,7 +173,8 @@ std::string segment_path(const std::string& run_path, int segment) {
 
 // ---------------------------------------------------------------- writer
 
-RunWriter::RunWriter(const std::string& path, const RunHeader& h) : path_(path), histogram_bins_(h.histogram_bins) {
+RunWriter::RunWriter(const std::string& path, const RunHeader& h)
+    : path_(path), histogram_bins_(h.histogram_bins), step_extra_(h.step_extra), epoch_extra_(h.epoch_extra) {
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
     silence_hdf5_errors();
     if (fs::exists(path)) throw RunFileError(with_path(path, "already exists"));
@@ -193,12 +236,14 @@ RunWriter::RunWriter(const std::string& path, const RunHeader& h) : path_(path),
             h5::create_series(epoch.get(), "epoch", 64);
             for (const auto& s : kEpochSeries)
                 h5::create_series(epoch.get(), s.name, 64);
+            create_extra_series(epoch.get(), h.epoch_extra, 64);
             H5Handle step = h5::group(H5Gcreate2(f, "metrics/step", lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
                                       "creating /metrics/step");
             h5::create_series(step.get(), "global_step", 1024);
             h5::create_series(step.get(), "epoch", 1024);
             for (const auto& s : kStepSeries)
                 h5::create_series(step.get(), s.name, 1024);
+            create_extra_series(step.get(), h.step_extra, 1024);
 
             H5Handle weights =
                 h5::group(H5Gcreate2(f, "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /weights");
@@ -264,6 +309,7 @@ void RunWriter::append_epochs(const std::vector<EpochRecord>& rows) {
                 v[i] = rows[i].*(s.member);
             h5::append_series(epoch_group_.get(), s.name, v);
         }
+        append_extra(epoch_group_.get(), epoch_extra_, rows);
     } catch (const RunFileError& e) {
         throw RunFileError(with_path(path_, e.what()));
     }
@@ -285,6 +331,7 @@ void RunWriter::append_steps(const std::vector<StepRecord>& rows) {
                 v[i] = rows[i].*(s.member);
             h5::append_series(step_group_.get(), s.name, v);
         }
+        append_extra(step_group_.get(), step_extra_, rows);
     } catch (const RunFileError& e) {
         throw RunFileError(with_path(path_, e.what()));
     }
@@ -455,12 +502,20 @@ Segment read_segment(const std::string& path) {
         cols.push_back(h5::read_series(epoch.get(), e.name));
         n = std::min(n, cols.back().size());
     }
+    h.epoch_extra = read_extra_names(epoch.get(), "/metrics/epoch");
+    std::vector<std::vector<double>> extra_cols;
+    for (const auto& name : h.epoch_extra) {
+        extra_cols.push_back(h5::read_series(epoch.get(), name));
+        n = std::min(n, extra_cols.back().size());
+    }
     n = h5::written_rows(epochs, n);
     s.epochs.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
         s.epochs[i].epoch = h5::epoch_number(epochs[i], "/metrics/epoch/epoch");
         for (std::size_t c = 0; c < cols.size(); ++c)
             s.epochs[i].*(kEpochSeries[c].member) = cols[c][i];
+        for (const auto& col : extra_cols)
+            s.epochs[i].extra.push_back(col[i]);
     }
     H5Handle step = open_group(f, "metrics/step");
     const auto gs = h5::read_series(step.get(), "global_step");
@@ -471,6 +526,12 @@ Segment read_segment(const std::string& path) {
         cols.push_back(h5::read_series(step.get(), e.name));
         n = std::min(n, cols.back().size());
     }
+    h.step_extra = read_extra_names(step.get(), "/metrics/step");
+    extra_cols.clear();
+    for (const auto& name : h.step_extra) {
+        extra_cols.push_back(h5::read_series(step.get(), name));
+        n = std::min(n, extra_cols.back().size());
+    }
     n = h5::written_rows(ep, h5::written_rows(gs, n));
     s.steps.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -478,6 +539,8 @@ Segment read_segment(const std::string& path) {
         s.steps[i].epoch = h5::epoch_number(ep[i], "/metrics/step/epoch");
         for (std::size_t c = 0; c < cols.size(); ++c)
             s.steps[i].*(kStepSeries[c].member) = cols[c][i];
+        for (const auto& col : extra_cols)
+            s.steps[i].extra.push_back(col[i]);
     }
 
     instrument_io::read(f, s.instrument, false, false);

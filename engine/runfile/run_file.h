@@ -34,6 +34,7 @@ struct EpochRecord {
     double wall_seconds = 0;        // since the start of the run
     double images_per_second = 0;   // training throughput of this epoch
     double generalisation_gap = 0;  // train_accuracy - test_accuracy (the thesis's "overfitting")
+    std::vector<double> extra;      // the run's extra series (RunHeader::epoch_extra), in order
 };
 
 struct StepRecord {
@@ -42,7 +43,8 @@ struct StepRecord {
     double loss = 0;          // of this batch
     double accuracy = 0;      // of this batch
     double learning_rate = 0;
-    double wall_seconds = 0;  // since the start of the run
+    double wall_seconds = 0;    // since the start of the run
+    std::vector<double> extra;  // the run's extra series (RunHeader::step_extra), in order
 };
 
 // Name and shape of a tensor of the model state, for creating /weights up front.
@@ -81,6 +83,9 @@ struct RunHeader {
     std::vector<std::string> layer_descriptions;
     int64_t parameter_count = 0;
     std::vector<ArraySpec> weights;  // created up front, filled when the run ends
+    // Series a run's configuration adds to /metrics/step and /metrics/epoch (penalty terms,
+    // robust accuracy, layer schedules; docs/run-file.md). Names: letters, digits and '_'.
+    std::vector<std::string> step_extra, epoch_extra;
     // instrumentation (docs/run-file.md, /instrument)
     std::vector<InstrumentedLayer> instrumented;
     int histogram_bins = 64;
@@ -123,6 +128,7 @@ class RunWriter {
     H5Handle epoch_group_, step_group_, weights_group_;
     int fd_ = -1;
     int histogram_bins_ = 0;
+    std::vector<std::string> step_extra_, epoch_extra_;
 };
 
 struct RunSegment {

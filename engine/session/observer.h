@@ -29,6 +29,8 @@ struct RunStartInfo {
     int64_t parameter_count = 0;
     std::vector<InstrumentedLayer> instrumented;
     int64_t first_step = 0;  // > 0 when a run resumes
+    // Names of StepRecord::extra and EpochRecord::extra (RunHeader::step_extra, epoch_extra).
+    std::vector<std::string> step_extra, epoch_extra;
 };
 
 struct StepProgress {

@@ -134,6 +134,11 @@ void save_checkpoint(const std::string& path, const std::string& run_id, Net& ne
         archive.write("pos/epoch_elapsed", scalar(pos.epoch_elapsed));
         archive.write("pos/epoch_rows", scalar(pos.epoch_rows));
         archive.write("pos/wall_seconds", scalar(pos.wall_seconds));
+        if (!pos.extra_sum.empty()) {
+            std::vector<double> sums = pos.extra_sum;
+            sums.insert(sums.end(), pos.extra_weight.begin(), pos.extra_weight.end());
+            archive.write("pos/extra_sums", at::tensor(sums, at::kDouble));
+        }
         std::string names;
         for (const auto& [name, tensor] : extra) {
             archive.write("extra/" + name, tensor);
@@ -240,6 +245,13 @@ TrainingPosition load_checkpoint(const std::string& path, const std::string& run
         pos.epoch_elapsed = get_d("pos/epoch_elapsed");
         pos.epoch_rows = get_i("pos/epoch_rows");
         pos.wall_seconds = get_d("pos/wall_seconds");
+        if (at::Tensor sums; archive.try_read("pos/extra_sums", sums)) {
+            sums = sums.to(at::kDouble).contiguous().view({-1});
+            const int64_t k = sums.numel() / 2;
+            const double* v = sums.data_ptr<double>();
+            pos.extra_sum.assign(v, v + k);
+            pos.extra_weight.assign(v + k, v + 2 * k);
+        }
         if (extra) {
             std::istringstream names(tensor_bytes(get("extra_names")));
             for (std::string name; std::getline(names, name);)

@@ -23,6 +23,9 @@ struct TrainingPosition {
     double epoch_elapsed = 0;  // seconds spent in the epoch so far
     int64_t epoch_rows = 0;    // epoch rows recorded when the checkpoint was taken
     double wall_seconds = 0;   // run time so far
+    // Running sums of the epoch's extra series (penalties, robust accuracy): value * weight and
+    // weight, in the order of the run's step extras. Absent in older checkpoints.
+    std::vector<double> extra_sum, extra_weight;
 };
 
 struct CheckpointInfo {

@@ -31,14 +31,21 @@ ActivationStats activation(const double* v) {
 }
 
 // Reduction dimensions that leave one value per unit: features of 2-D tensors, channels of
-// 4-D ones.
+// 4-D ones, features of token tensors (already as [N, D, T], see tokens_as_units).
 std::vector<int64_t> unit_dims(int64_t dim) {
     if (dim == 4) return {0, 2, 3};
+    if (dim == 3) return {0, 2};
     return {0};
 }
 
 at::Tensor as_units(const at::Tensor& t) {
-    return (t.dim() == 2 || t.dim() == 4) ? t : t.flatten(1);
+    return (t.dim() >= 2 && t.dim() <= 4) ? t : t.flatten(1);
+}
+
+// Tokens [N, T, D] -> [N, D, T]: the units are the D features, their statistics over batch and
+// tokens, laid out as the CPU passes and the device path expect ([batch, units, positions]).
+at::Tensor tokens_as_units(const at::Tensor& t) {
+    return t.defined() && t.dim() == 3 ? t.transpose(1, 2) : t;
 }
 
 }  // namespace
@@ -76,6 +83,8 @@ Instrumentation::Instrumentation(Net& net, const InstrumentConfig& config, const
         int64_t units = 1;
         if (shape.size() == 2 || shape.size() == 4)
             units = shape[1];
+        else if (shape.size() == 3)  // tokens [N, T, D]: the D features
+            units = shape[2];
         else
             for (std::size_t d = 1; d < shape.size(); ++d)
                 units *= shape[d];
@@ -122,14 +131,14 @@ void Instrumentation::observe(int index, const at::Tensor& input, const at::Tens
     if (!active_ || !net_->is_training()) return;
     torch::NoGradGuard no_grad;
     Probe& p = *probes_[by_index_.at(index)];
-    const at::Tensor out = output.detach();
+    const at::Tensor out = tokens_as_units(output.detach());
     at::Tensor p_full, keep;
     if (p.info.keep) {
         const at::Tensor& last_p = p.normout ? p.normout->last_p : p.dropout->last_p;
         const at::Tensor& last_keep = p.normout ? p.normout->last_keep : p.dropout->last_keep;
         if (last_p.defined() && last_keep.defined()) {
-            p_full = last_p.expand_as(last_keep).to(at::kFloat);
-            keep = last_keep;
+            p_full = tokens_as_units(last_p.expand_as(last_keep).to(at::kFloat));
+            keep = tokens_as_units(last_keep);
         }
     }
     prepare_accumulators(p, out);

@@ -1,5 +1,6 @@
 #include "engine/train/load_run.h"
 
+#include "engine/model/layer_epoch.h"
 #include "engine/model/state.h"
 
 namespace normout {
@@ -22,6 +23,8 @@ LoadedRun load_run(const std::string& run_path, const std::vector<std::string>& 
         throw RunFileError(run_path + ": the stored weights do not fit the model of its configuration (" + e.what() +
                            ")");
     }
+    // Scheduled layers as they were in the last trained epoch (matters for at_inference layers).
+    set_layer_epoch(r.net, r.info.epochs.empty() ? 0 : r.info.epochs.back().epoch - 1);
     r.net->to(torch::Device(r.device.name));
     r.net->eval();
     return r;

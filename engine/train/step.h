@@ -6,16 +6,19 @@
 #include <vector>
 
 #include "engine/model/model.h"
+#include "engine/train/penalties.h"
 
 namespace normout {
 
 struct StepResult {
-    at::Tensor loss;    // scalar, detached
-    at::Tensor logits;  // detached
+    at::Tensor loss;                    // scalar, detached: the cross-entropy
+    at::Tensor logits;                  // detached
+    std::vector<at::Tensor> penalties;  // the weighted penalty terms, detached (Penalties::names order)
+    at::Tensor objective;               // loss + penalties, detached (the loss when there are none)
 };
 
 inline StepResult train_step(Net& net, torch::optim::Optimizer& optimizer, std::vector<at::Tensor>& params,
-                             const at::Tensor& x, const at::Tensor& y);
+                             const at::Tensor& x, const at::Tensor& y, const Penalties* penalties = nullptr);
 
 }  // namespace normout
 
@@ -24,14 +27,24 @@ inline StepResult train_step(Net& net, torch::optim::Optimizer& optimizer, std::
 namespace normout {
 
 inline StepResult train_step(Net& net, torch::optim::Optimizer& optimizer, std::vector<at::Tensor>& params,
-                             const at::Tensor& x, const at::Tensor& y) {
+                             const at::Tensor& x, const at::Tensor& y, const Penalties* penalties) {
     const at::Tensor logits = net->forward(x);
     const at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+    StepResult r;
+    at::Tensor objective = loss;
+    if (penalties && !penalties->empty())
+        for (const at::Tensor& term : penalties->terms()) {
+            objective = objective + term;
+            r.penalties.push_back(term.detach());
+        }
     for (auto& p : params)
         p.mutable_grad().reset();  // set to none: no memset of the gradients
-    loss.backward();
+    objective.backward();
     optimizer.step();
-    return {loss.detach(), logits.detach()};
+    r.loss = loss.detach();
+    r.logits = logits.detach();
+    r.objective = objective.detach();
+    return r;
 }
 
 }  // namespace normout

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "engine/config/schedule.h"
 #include "engine/data/prepare.h"
 #include "engine/model/optim.h"
 #include "engine/model/precision.h"
@@ -43,6 +44,7 @@ void prepare_session(Session& s) {
     s.instrument = std::make_unique<Instrumentation>(
         s.net, s.config.instrument,
         std::vector<int64_t>{s.data->train.channels, s.data->train.height, s.data->train.width});
+    s.penalties = std::make_unique<Penalties>(s.net, s.config.train.penalties);
     s.net->to(torch::Device(s.dev.name));
     if (s.config.train.channels_last) to_channels_last(*s.net);
     s.net->train();
@@ -84,6 +86,14 @@ RunHeader make_header(Session& s) {
     h.histogram_bins = s.config.instrument.histogram_bins;
     h.instrument_every = s.config.instrument.every;
     h.ewma_alpha = s.config.instrument.ewma_alpha;
+    // The extra series, in the order the training loop writes them: the penalty terms and their
+    // objective, robust accuracy; the epochs add the layers' schedules.
+    h.step_extra = s.penalties->names();
+    if (!h.step_extra.empty()) h.step_extra.push_back("objective");
+    if (s.config.train.adversarial != "none") h.step_extra.push_back("robust_accuracy");
+    h.epoch_extra = h.step_extra;
+    for (const auto& c : schedule_columns(s.table))
+        h.epoch_extra.push_back(c.name);
     return h;
 }
 

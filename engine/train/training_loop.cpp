@@ -7,11 +7,14 @@
 #include <cmath>
 #include <filesystem>
 
+#include "engine/config/schedule.h"
 #include "engine/data/prepare.h"
+#include "engine/model/layer_epoch.h"
 #include "engine/model/optim.h"
 #include "engine/model/precision.h"
 #include "engine/model/state.h"
 #include "engine/runfile/run_recorder.h"
+#include "engine/train/adversarial.h"
 #include "engine/train/device_batches.h"
 #include "engine/train/step.h"
 #include "engine/train/training_evaluation.h"
@@ -105,6 +108,8 @@ RunOutcome TrainingLoop::run() {
     start.parameter_count = s_.header.parameter_count;
     start.first_step = s_.pos.global_step;
     start.instrumented = s_.instrument->layers();
+    start.step_extra = s_.header.step_extra;
+    start.epoch_extra = s_.header.epoch_extra;
     obs_.on_run_started(start);
 
     try {
@@ -125,6 +130,11 @@ bool TrainingLoop::run_epoch(int epoch) {
         Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(pos.epoch_elapsed));
     lr_ = learning_rate_at(c_.train, epoch);
     set_learning_rate(*s_.optimizer, lr_);
+    set_layer_epoch(s_.net, epoch);
+    extra_sum_ = pos.extra_sum;
+    extra_weight_ = pos.extra_weight;
+    extra_sum_.resize(s_.header.step_extra.size(), 0.0);
+    extra_weight_.resize(s_.header.step_extra.size(), 0.0);
     loader_->start_epoch(epoch, pos.step_in_epoch);
     loss_sum_ = at::full({}, pos.loss_sum, at::TensorOptions().dtype(at::kDouble).device(device_));
     correct_ = at::full({}, pos.correct, at::TensorOptions().dtype(at::kLong).device(device_));
@@ -171,29 +181,50 @@ bool TrainingLoop::should_stop(int epoch) {
 
 void TrainingLoop::step(const Batch& batch) {
     TrainingPosition& pos = s_.pos;
-    const at::Tensor x = in_memory_format(batch.x.to(device_, /*non_blocking=*/true), c_.train.channels_last);
+    at::Tensor x = in_memory_format(batch.x.to(device_, /*non_blocking=*/true), c_.train.channels_last);
     const at::Tensor y = batch.y.to(device_, /*non_blocking=*/true);
     Instrumentation& instrument = *s_.instrument;
-    instrument.set_active((pos.global_step + 1) % c_.instrument.every == 0, pos.global_step + 1);
     const AutocastScope autocast(c_.train.precision, s_.dev);
-    const auto [loss, logits] = train_step(s_.net, *s_.optimizer, params_, x, y);
+    int64_t adversarial = 0;
+    if (c_.train.adversarial != "none") {
+        // Crafted before the instrumentation is switched on: it records the training step only.
+        AdversarialBatch crafted = craft_adversarial_batch(s_.net, x, y, c_.train);
+        x = crafted.x;
+        adversarial = crafted.count;
+    }
+    instrument.set_active((pos.global_step + 1) % c_.instrument.every == 0, pos.global_step + 1);
+    const StepResult result = train_step(s_.net, *s_.optimizer, params_, x, y, s_.penalties.get());
     instrument.set_active(false, pos.global_step + 1);
+    const at::Tensor& loss = result.loss;
     const int64_t n = x.size(0);
-    const at::Tensor batch_correct = logits.argmax(1).eq(y).sum();
+    const at::Tensor hits = result.logits.argmax(1).eq(y);
+    const at::Tensor batch_correct = hits.sum();
     ++step_in_epoch_;
     ++pos.global_step;
     loss_sum_ += loss.to(at::kDouble) * static_cast<double>(n);
     correct_ += batch_correct;
     seen_ += n;
-    ledger_.add(pos.global_step, wall(), loss, batch_correct, n, c_.train.check_gradients ? &params_ : nullptr);
+    // In the order of the run's step extras (training.cpp, extra_series()).
+    std::vector<at::Tensor> extra = result.penalties;
+    if (!result.penalties.empty()) extra.push_back(result.objective);
+    if (c_.train.adversarial != "none") extra.push_back(hits.narrow(0, 0, adversarial).to(at::kDouble).mean());
+    ledger_.add(pos.global_step, wall(), loss, batch_correct, n, c_.train.check_gradients ? &params_ : nullptr, extra);
 }
 
 // One read-back for all steps since the last report: their rows go to the recorder and the
 // observers, and the first non-finite loss or gradient ends the run at its exact step.
 bool TrainingLoop::report(int epoch, bool notify) {
     for (const LedgerRow& p : ledger_.read_back()) {
-        const StepRecord row{p.global_step, epoch + 1,     p.loss, p.correct / static_cast<double>(p.batch_size),
-                             lr_,           p.wall_seconds};
+        StepRecord row{p.global_step, epoch + 1,     p.loss, p.correct / static_cast<double>(p.batch_size),
+                       lr_,           p.wall_seconds};
+        row.extra = p.extra;
+        const auto& names = s_.header.step_extra;
+        for (std::size_t k = 0; k < row.extra.size() && k < extra_sum_.size(); ++k) {
+            const double weight = static_cast<double>(
+                names[k] == "robust_accuracy" ? adversarial_count(c_.train, p.batch_size) : p.batch_size);
+            extra_sum_[k] += row.extra[k] * weight;
+            extra_weight_[k] += weight;
+        }
         recorder_->add_step(row);
         step_rows_.push_back(row);
         if (!std::isfinite(p.loss) || !p.gradients_finite) {
@@ -263,6 +294,10 @@ void TrainingLoop::end_epoch(int epoch) {
     r.images_per_second =
         static_cast<double>(seen_ - s_.pos.seen) / std::max(train_seconds - s_.pos.epoch_elapsed, 1e-9);
     r.generalisation_gap = r.train_accuracy - r.test_accuracy;
+    for (std::size_t k = 0; k < extra_sum_.size(); ++k)
+        r.extra.push_back(extra_weight_[k] > 0 ? extra_sum_[k] / extra_weight_[k] : std::nan(""));
+    for (double v : schedule_values(s_.table, epoch))
+        r.extra.push_back(v);
     recorder_->add_epoch(r);
     s_.epochs.push_back(r);
     obs_.on_epoch(r);
@@ -330,6 +365,8 @@ TrainingPosition TrainingLoop::position_now(int epoch) {
     p.epoch_elapsed = epoch_seconds();
     p.epoch_rows = static_cast<int64_t>(s_.epochs.size());
     p.wall_seconds = wall();
+    p.extra_sum = extra_sum_;
+    p.extra_weight = extra_weight_;
     return p;
 }
 

@@ -19,6 +19,7 @@
 #include "engine/train/checkpoint.h"
 #include "engine/train/instrumentation.h"
 #include "engine/train/loader.h"
+#include "engine/train/penalties.h"
 #include "engine/train/step_ledger.h"
 
 namespace normout {
@@ -39,6 +40,7 @@ struct Session {
     Net net{nullptr};
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     std::unique_ptr<Instrumentation> instrument;
+    std::unique_ptr<Penalties> penalties;
     RunHeader header;
     TrainingPosition pos;
     std::vector<EpochRecord> epochs;  // recorded so far, earlier segments included
@@ -95,6 +97,9 @@ class TrainingLoop {
     int64_t seen_ = 0, step_in_epoch_ = 0;
     StepLedger ledger_;
     std::vector<StepRecord> step_rows_;  // for the observers, sent in batches
+    // The epoch's extra series (StepRecord::extra): value * weight and weight per series. The
+    // penalties and the objective weigh by batch size, robust accuracy by adversarial examples.
+    std::vector<double> extra_sum_, extra_weight_;
 };
 
 }  // namespace normout

@@ -5,6 +5,7 @@
 #include <QtTest/QtTest>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 
 #include "engine/data/image_codec.h"
@@ -110,6 +111,19 @@ void write_image_folder(const std::string& dir, const std::vector<std::string>& 
                     write_png(name, hwc.data(), side, side, channels);
             }
         }
+}
+
+std::shared_ptr<const PreparedData> fashion_mnist_data(const RunConfig& config) {
+    static std::map<std::string, std::shared_ptr<const PreparedData>> cache;
+    DataConfig d = config.data;
+    d.path = fashion_mnist_dir();
+    RunConfig key;  // what prepare_data reads: the data settings but augmentation, and the seed
+    key.data = d;
+    key.data.augment = AugmentConfig{};
+    key.train.seed = config.train.seed;
+    auto& data = cache[config_to_json(key)];
+    if (!data) data = std::make_shared<PreparedData>(prepare_data(d, {}, config.train.seed));
+    return data;
 }
 
 std::string fashion_mnist_dir() {

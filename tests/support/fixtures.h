@@ -1,8 +1,12 @@
 #pragma once
 // Small data files written at test time: CIFAR-10 binary batches, IDX files, image folders.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "engine/config/config.h"
+#include "engine/data/prepare.h"
 
 namespace normout::test {
 
@@ -28,5 +32,8 @@ void truncate_copy(const std::string& from, const std::string& to, std::size_t k
 
 // Path of Debian's Fashion-MNIST; QFAIL-worthy when missing (the README's test command installs it).
 std::string fashion_mnist_dir();
+// The data of `config` (its limits, split and seed) read from Debian's Fashion-MNIST once per
+// distinct data setting and shared by the runs of a test (TrainOptions::data).
+std::shared_ptr<const PreparedData> fashion_mnist_data(const RunConfig& config);
 
 }  // namespace normout::test
