@@ -124,6 +124,13 @@ class TestCli : public QObject {
         QVERIFY(p.out.contains("thesis/temporal-softmax-48-51-T100"));
         QVERIFY(p.out.contains("thesis/spatiotemporal-softmax-1-4-T80"));
         QVERIFY(p.out.contains("97.13 / 92.58"));
+        // The future work, with its section, in the same columns.
+        QVERIFY(p.out.contains(QRegularExpression(R"(\nfuture/pgd-at-temporal-softmax-48-51\s+4\.3\.1\s+PGD)")));
+        QVERIFY(p.out.contains(QRegularExpression(R"(\nfuture/vit-small-temporal-softmax\s+4\.3\.3\s)")));
+        const Result r = run({"layers", "--set", "model.arch=resnet18"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("11173962 parameters"));
+        QVERIFY(r.out.contains(QRegularExpression(R"(\n\s+25\s+25\s+Add\s+Add\(shortcut=)")));
         const Result l = run({"layers"});
         QCOMPARE(l.code, 0);
         QVERIFY(l.out.contains(QRegularExpression(R"(\n\s+48\s+48\s+Dropout\s+Dropout\(p=0\.5\))")));

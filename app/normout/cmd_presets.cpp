@@ -29,13 +29,19 @@ int run_presets(bool as_json) {
         fmt::print("{}\n", out.dump(2));
         return kExitOk;
     }
-    fmt::print("{:<42}  {:<8}  {:<48}  {}\n", "preset", "section", "title", "thesis train / test %");
+    std::size_t width = 6, title_width = 5;  // the longest name and title, so the columns line up
+    for (const auto& p : presets()) {
+        width = std::max(width, p.name.size());
+        title_width = std::max(title_width, p.title.size());
+    }
+    fmt::print("{:<{}}  {:<8}  {:<{}}  {}\n", "preset", width, "section", "title", title_width,
+               "thesis train / test %");
     for (const auto& p : presets()) {
         const std::string acc = p.thesis_test_accuracy < 0
                                     ? std::string("-")
                                     : fmt::format("{:g} / {:g}", p.thesis_train_accuracy, p.thesis_test_accuracy);
-        fmt::print("{:<42}  {:<8}  {:<48}  {}\n", p.name, p.thesis_section.empty() ? "-" : p.thesis_section,
-                   p.title.substr(0, 48), acc);
+        fmt::print("{:<{}}  {:<8}  {:<{}}  {}\n", p.name, width, p.thesis_section.empty() ? "-" : p.thesis_section,
+                   p.title, title_width, acc);
         // Where a row's surgery is the lab's reading of the thesis, say so under it.
         const auto interpretation = p.description.find("Interpretation");
         if (interpretation != std::string::npos) fmt::print("    {}\n", p.description.substr(interpretation));
