@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "plots/qcp.h"
+#include "plots/replot_queue.h"
 
 namespace normout::plots {
 
@@ -78,6 +79,7 @@ QString export_plot(QCustomPlot* plot, const QString& path, const ExportOptions&
     // Sizes in PostScript points (1/72 inch): fonts in points keep their size in every format.
     const int w = static_cast<int>(std::lround(o.width_mm / 25.4 * 72.0));
     const int h = static_cast<int>(std::lround(o.height_mm / 25.4 * 72.0));
+    ReplotQueue::instance().flush(plot);  // axes fitted to the newest data
     FontScope fonts(plot, o);
     bool ok = false;
     if (ext == "png") {
@@ -100,7 +102,7 @@ QString export_plot(QCustomPlot* plot, const QString& path, const ExportOptions&
     } else {
         return QStringLiteral("%1: unknown figure format '%2' (png, pdf, svg)").arg(path, ext);
     }
-    plot->replot(QCustomPlot::rpQueuedReplot);
+    ReplotQueue::instance().request(plot);  // back to its on-screen fonts
     return ok && QFileInfo(path).size() > 0 ? QString() : QStringLiteral("%1: could not write the figure").arg(path);
 }
 

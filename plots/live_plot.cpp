@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "plots/plot_theme.h"
+#include "plots/replot_queue.h"
 
 namespace normout::plots {
 
@@ -256,6 +257,10 @@ void LivePlot::request_replot() {
 }
 
 void LivePlot::do_replot() {
+    ReplotQueue::instance().request(plot_, [this] { draw_now(); });
+}
+
+void LivePlot::draw_now() {
     bool empty = true;
     for (QCPGraph* g : graphs_)
         empty &= g->data()->isEmpty();
@@ -264,7 +269,7 @@ void LivePlot::do_replot() {
     placeholder_->raise();
     plot_->legend->setVisible(plot_->legend->itemCount() > 0);
     if (!user_zoomed_) fit_ranges();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    plot_->replot();
     ++replots_;
 }
 

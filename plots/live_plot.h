@@ -50,13 +50,15 @@ class LivePlot : public QWidget {
     bool log_y() const;
     void set_placeholder(const QString& text);  // shown while no series has data
     void fit();                                 // rescale the axes to the data
-    // Asks for a replot; at most one every 40 ms happens.
+    // Asks for a replot; at most one every 40 ms is queued (ReplotQueue: one plot per event-loop
+    // pass, none while hidden).
     void request_replot();
     QCustomPlot* plot() const { return plot_; }
-    int replot_count() const { return replots_; }
+    int replot_count() const { return replots_; }  // replots drawn
 
   private:
-    void do_replot();
+    void do_replot();  // hands the replot to the ReplotQueue
+    void draw_now();
     void fit_ranges();
     void update_crosshair(double x);
 

@@ -21,7 +21,9 @@
 #include <QtTest/QtTest>
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <map>
+#include <vector>
 
 #include "engine/config/model_spec.h"
 #include "engine/config/presets.h"
@@ -34,6 +36,7 @@
 #include "engine/version.h"
 #include "plots/live_plot.h"
 #include "plots/qcp.h"
+#include "plots/replot_queue.h"
 #include "support/cli_runner.h"
 #include "support/fixtures.h"
 #include "support/run_header.h"
@@ -46,6 +49,7 @@
 #include "ui/run_watcher.h"
 #include "ui/surgery_editor.h"
 #include "ui/training_controller.h"
+#include "ui/unit_source.h"
 
 using namespace normout;
 using namespace normout::ui;
@@ -173,21 +177,56 @@ void verify_loss_curve(MainWindow& w, const std::vector<StepRecord>& steps) {
     verify_step_series(loss, smoothed, steps, per_epoch);
 }
 
-// Records the longest gap between ticks of a 5 ms timer: how long the event loop was blocked.
+// Gaps between ticks of a 5 ms timer on the GUI thread, in wall-clock time (what a user waits)
+// and in the GUI thread's CPU time (the work the lab did in that gap). On a shared 2-core VM the
+// wall gaps also hold time the thread was ready but another thread or the hypervisor had the
+// core (17-50 ms seen with the GUI thread 6% busy); the CPU time does not.
 class StallMeter : public QObject {
   public:
     StallMeter() {
         clock_.start();
+        cpu_ = thread_cpu_ms();
+        timer_.setTimerType(Qt::PreciseTimer);
         timer_.setInterval(5);
-        connect(&timer_, &QTimer::timeout, this, [this] { worst_ = std::max(worst_, clock_.restart()); });
+        connect(&timer_, &QTimer::timeout, this, [this] {
+            const double cpu = thread_cpu_ms();
+            worst_cpu_ = std::max(worst_cpu_, cpu - cpu_);
+            cpu_ = cpu;
+            wall_.push_back(clock_.restart());
+        });
         timer_.start();
     }
-    qint64 worst() const { return worst_; }
+    // Runs a test-driven action (a tab switch, a click) with the meter stopped: it runs between
+    // two ticks, and what it costs is a user action's latency, not a stall while training.
+    template <class F>
+    void outside(F&& action) {
+        timer_.stop();
+        action();
+        cpu_ = thread_cpu_ms();
+        clock_.restart();
+        timer_.start();
+    }
+    qint64 worst() const { return wall_.empty() ? 0 : *std::max_element(wall_.begin(), wall_.end()); }
+    double worst_cpu() const { return worst_cpu_; }
+    // The wall gap that `q` of all gaps do not exceed.
+    qint64 percentile(double q) const {
+        if (wall_.empty()) return 0;
+        std::vector<qint64> sorted = wall_;
+        std::sort(sorted.begin(), sorted.end());
+        return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
+    }
+    std::size_t gaps() const { return wall_.size(); }
 
   private:
+    static double thread_cpu_ms() {
+        timespec t{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+        return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+    }
     QTimer timer_;
     QElapsedTimer clock_;
-    qint64 worst_ = 0;
+    double cpu_ = 0, worst_cpu_ = 0;
+    std::vector<qint64> wall_;
 };
 
 // The quick preset with a schedule at 48 (temporal-softmax, acting from epoch index 1, T from
@@ -344,6 +383,7 @@ class TestLab : public QObject {
     void runStartedInTheWindowStreamsAndStops() {
         MainWindow w;
         w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));  // the window's first paint is not training's
         make_tiny(w.config_panel(), 40);
         const QString path = work_.path() + "/window-run.h5";
         w.config_panel()->set_run_path(path);
@@ -357,11 +397,16 @@ class TestLab : public QObject {
         // Steps reach the plots (checked through their data).
         QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->loss_plot()) > 40, 60000);
         QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->layer_plot()) > 20, 30000);
-        // The inspector follows the epoch in progress: its per-unit histograms so far.
+        // Shown, the inspector follows the epoch in progress: its per-unit histograms so far. It
+        // stays shown across the epoch's end, when the selected unit's heat map gains the epoch.
+        stalls.outside([&] { w.tabs()->setCurrentWidget(w.inspector()); });
         QTRY_VERIFY_WITH_TIMEOUT(w.inspector()->showing_epoch_in_progress(), 30000);
-        w.inspector()->select_unit(0);
+        stalls.outside([&] { w.inspector()->select_unit(0); });
         QVERIFY(w.inspector()->showing_epoch_in_progress() ? !w.inspector()->neuron_histogram().isEmpty() : true);
         QTRY_VERIFY_WITH_TIMEOUT(!w.shown_run().epochs.empty(), 60000);  // an epoch: test accuracy appears
+        QTRY_VERIFY_WITH_TIMEOUT(w.inspector()->heatmap_epochs() >= 1 && w.inspector()->showing_epoch_in_progress(),
+                                 10000);
+        stalls.outside([&] { w.tabs()->setCurrentWidget(w.dashboard()); });
         QTRY_VERIFY_WITH_TIMEOUT(total_points(w.dashboard()->accuracy_plot()) > 0, 5000);
         // The loss curve is the run's per-step losses.
         const auto& steps = w.shown_run().steps;
@@ -386,12 +431,17 @@ class TestLab : public QObject {
         if (QTest::currentTestFailed()) return;
         QVERIFY(w.inspector()->redraw_count() > redraws_before.inspector);  // it did redraw, coalesced
         qInfo(
-            "start_training took %lld ms; worst event-loop stall while training: %lld ms; in %lld ms %d loss-plot "
-            "replots, %d inspector redraws",
-            start_ms, stalls.worst(), start_clock.elapsed(),
+            "start_training took %lld ms; event-loop gaps while training (%zu): 99th percentile %lld ms, worst %lld "
+            "ms, worst GUI-thread work in one gap %.1f ms; in %lld ms %d loss-plot replots, %d inspector redraws",
+            start_ms, stalls.gaps(), stalls.percentile(0.99), stalls.worst(), stalls.worst_cpu(), start_clock.elapsed(),
             w.dashboard()->loss_plot()->replot_count() - redraws_before.plots[0],
             w.inspector()->redraw_count() - redraws_before.inspector);
-        QVERIFY2(stalls.worst() < 50 * normout::test::time_scale(), qPrintable(QString::number(stalls.worst())));
+        // The lab never works 50 ms on the GUI thread without returning to the event loop; nearly
+        // every tick comes on time; nothing (a lock held by training, a file read) blocks it long.
+        const double scale = normout::test::time_scale();
+        QVERIFY2(stalls.worst_cpu() < 50 * scale, qPrintable(QString::number(stalls.worst_cpu())));
+        QVERIFY2(stalls.percentile(0.99) < 50 * scale, qPrintable(QString::number(stalls.percentile(0.99))));
+        QVERIFY2(stalls.worst() < 250 * scale, qPrintable(QString::number(stalls.worst())));
     }
 
     void runWrittenByAnotherProcessAppearsLive() {
@@ -522,12 +572,52 @@ class TestLab : public QObject {
         verify_replot_cap(w, before, clock.elapsed());
         if (QTest::currentTestFailed()) return;
         const int redraws = inspector->redraw_count() - before.inspector;
-        qInfo("%d updates in %lld ms: %d inspector redraws, %d loss-plot replots", updates, clock.elapsed(), redraws,
-              w.dashboard()->loss_plot()->replot_count() - before.plots[0]);
+        qInfo("%d updates in %lld ms: %d inspector redraws", updates, clock.elapsed(), redraws);
         QVERIFY2(redraws > 0 && redraws < updates,
                  qPrintable(QString("%1 redraws for %2 updates").arg(redraws).arg(updates)));
-        QVERIFY(w.dashboard()->loss_plot()->replot_count() > before.plots[0]);
         QCOMPARE(inspector->heatmap_epochs(), 3);  // the data stays what it was
+        // The dashboard, on a hidden tab, rebuilt its data but drew nothing: its replots wait
+        // for it to be shown, and then happen.
+        plots::LivePlot* loss = w.dashboard()->loss_plot();
+        QCOMPARE(loss->replot_count(), before.plots[0]);
+        QVERIFY(plots::ReplotQueue::instance().queued(loss->plot()));
+        w.tabs()->setCurrentWidget(w.dashboard());
+        QTRY_VERIFY_WITH_TIMEOUT(loss->replot_count() > before.plots[0], 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(!plots::ReplotQueue::instance().queued(loss->plot()), 5000);  // drained
+    }
+
+    void unitHistoryOfALiveRunGrowsFromMemory() {
+        // No file to read (path empty): rows can only come from memory, so a history of two
+        // epochs shows that the finished epoch was appended, not re-read.
+        auto epoch_hists = [](int epoch, double fill) {
+            UnitHistograms h;
+            h.layer = 3;
+            h.epoch = epoch;
+            h.units = 2;
+            h.bins = 2;
+            h.edges = {0, 1, 2};
+            h.counts.assign(2 * (2 + 3), fill);
+            return h;
+        };
+        RunData run;
+        run.layer_epochs[3].resize(1);
+        run.unit_latest[3] = epoch_hists(1, 1.0);
+        UnitSource source;
+        QString error;
+        QCOMPARE(source.history(run, 3, 1, &error).size(), std::size_t(1));
+        run.layer_epochs[3].resize(2);
+        run.unit_latest[3] = epoch_hists(2, 2.0);
+        const std::vector<UnitHistograms>& rows = source.history(run, 3, 1, &error);
+        QCOMPARE(rows.size(), std::size_t(2));
+        QCOMPARE(rows[0].epoch, 1);
+        QCOMPARE(rows[1].epoch, 2);
+        QCOMPARE(rows[1].counts.size(), std::size_t(5));  // one unit's zero, under, 2 bins, over
+        QCOMPARE(rows[1].counts[0], 2.0);
+        // A gap (epoch 3 never seen) is read again: here only the newest epoch is left.
+        run.layer_epochs[3].resize(4);
+        run.unit_latest[3] = epoch_hists(4, 4.0);
+        QCOMPARE(source.history(run, 3, 1, &error).size(), std::size_t(1));
+        QVERIFY(error.isEmpty());
     }
 
     void stoppedRunsResumeFromTheWindow() {

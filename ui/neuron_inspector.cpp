@@ -20,6 +20,7 @@
 
 #include "engine/runfile/notable_units.h"
 #include "plots/plot_theme.h"
+#include "plots/replot_queue.h"
 
 namespace normout::ui {
 
@@ -143,6 +144,9 @@ NeuronInspector::NeuronInspector(QWidget* parent)
     redraw_timer_.setSingleShot(true);
     redraw_timer_.setInterval(40);
     connect(&redraw_timer_, &QTimer::timeout, this, &NeuronInspector::do_redraw);
+    refresh_timer_.setSingleShot(true);
+    refresh_timer_.setInterval(100);
+    connect(&refresh_timer_, &QTimer::timeout, this, &NeuronInspector::refresh);
     connect(layer_box_, &QComboBox::currentIndexChanged, this, [this] {
         refill_choices();
         rebuild();
@@ -167,6 +171,7 @@ NeuronInspector::NeuronInspector(QWidget* parent)
 
 void NeuronInspector::show_run(const RunData* data) {
     data_ = data;
+    stale_ = false;
     units_.clear();
     selected_ = -1;
     const QSignalBlocker block(layer_box_);
@@ -181,6 +186,19 @@ void NeuronInspector::show_run(const RunData* data) {
 
 void NeuronInspector::data_changed() {
     if (!data_) return;
+    stale_ = true;
+    // Hidden, nothing is computed until shown; shown, one rebuild per 100 ms whatever the update rate.
+    if (isVisible() && !refresh_timer_.isActive()) refresh_timer_.start();
+}
+
+void NeuronInspector::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (stale_) refresh();
+}
+
+void NeuronInspector::refresh() {
+    if (!stale_ || !data_) return;
+    stale_ = false;
     if (layer_box_->count() != static_cast<int>(data_->layers.size())) {
         show_run(data_);
         return;
@@ -539,7 +557,7 @@ void NeuronInspector::request_redraw() {
 void NeuronInspector::do_redraw() {
     if (dirty_.isEmpty()) return;
     for (QCustomPlot* p : std::as_const(dirty_))
-        p->replot(QCustomPlot::rpQueuedReplot);
+        plots::ReplotQueue::instance().request(p);
     dirty_.clear();
     ++redraws_;
 }

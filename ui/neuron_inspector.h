@@ -4,9 +4,10 @@
 // 3.1/3.2), the sorted firing rates, the histogram of the layer's outputs and of its keep
 // probabilities. Clicking a unit in either sorted plot, typing its index or picking it from the
 // notable units selects it: its histogram, its keep-probability histogram and its histograms over
-// all epochs as a heat map (per-unit bins are fixed for the whole run). Like LivePlot, redraws
-// are capped at 25 per second whatever the update rate: updates rebuild the plots' data at once
-// and mark them dirty, and one coalesced redraw (a single-shot 40 ms timer) replots them.
+// all epochs as a heat map (per-unit bins are fixed for the whole run). A live run's updates
+// rebuild the plots' data at most every 100 ms, and only while the inspector is shown; like
+// LivePlot, redraws are capped at 25 per second: rebuilds mark plots dirty, and one coalesced
+// redraw (a single-shot 40 ms timer) hands them to the ReplotQueue.
 #include <QTimer>
 #include <QVector>
 #include <QWidget>
@@ -28,7 +29,9 @@ class NeuronInspector : public QWidget {
   public:
     explicit NeuronInspector(QWidget* parent = nullptr);
     void show_run(const RunData* data);
+    // The run's data grew: rebuilt within 100 ms if shown, when next shown otherwise.
     void data_changed();
+    void refresh();  // rebuilds now if data changed since the last rebuild
     // Selects a unit of the current layer (-1: none).
     void select_unit(int64_t unit);
 
@@ -54,6 +57,9 @@ class NeuronInspector : public QWidget {
     QCustomPlot* rates_plot() const { return rates_; }
     // Coalesced redraws so far (each replots the plots marked dirty since the previous one).
     int redraw_count() const { return redraws_; }
+
+  protected:
+    void showEvent(QShowEvent* event) override;
 
   private:
     void refill_choices();
@@ -87,6 +93,8 @@ class NeuronInspector : public QWidget {
     QVector<QCustomPlot*> dirty_;
     QTimer redraw_timer_;
     int redraws_ = 0;
+    bool stale_ = false;  // data changed since the last rebuild
+    QTimer refresh_timer_;
 };
 
 }  // namespace normout::ui

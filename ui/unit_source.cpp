@@ -66,12 +66,27 @@ const UnitHistograms* UnitSource::epoch(const RunData& run, int layer, int epoch
     }
 }
 
+bool UnitSource::extends_from_memory(const RunData& run, int layer, int64_t unit, std::size_t finished) const {
+    if (history_.layer != layer || history_.unit != unit || history_.finished + 1 != finished) return false;
+    const auto it = run.unit_latest.find(layer);
+    if (it == run.unit_latest.end() || unit >= it->second.units) return false;
+    const int epoch = it->second.epoch;
+    // Only the epoch right after the rows held (an epoch that reached the file twice, or a gap, is read again).
+    return static_cast<std::size_t>(epoch) == finished &&
+           (history_.rows.empty() ? epoch == 1 : history_.rows.back().epoch == epoch - 1);
+}
+
 const std::vector<UnitHistograms>& UnitSource::history(const RunData& run, int layer, int64_t unit, QString* error) {
     if (run.path != path_) {
         clear();
         path_ = run.path;
     }
     const std::size_t finished = finished_epochs(run, layer);
+    if (extends_from_memory(run, layer, unit, finished)) {
+        // A live run finished the next epoch: it is in memory, no file read on the GUI thread.
+        history_.rows.push_back(one_unit(run.unit_latest.at(layer), unit));
+        history_.finished = finished;
+    }
     if (history_.layer != layer || history_.unit != unit || history_.finished != finished) {
         history_ = History{layer, unit, finished, {}};
         if (!run.path.empty()) {

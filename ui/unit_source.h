@@ -22,6 +22,9 @@ class UnitSource {
     void clear();
 
   private:
+    // Whether `history_` (read for `finished` - 1 epochs) needs only the newest epoch, held in memory.
+    bool extends_from_memory(const RunData& run, int layer, int64_t unit, std::size_t finished) const;
+
     std::string path_;
     std::map<std::pair<int, int>, UnitHistograms> epochs_;  // (layer, epoch) read from the file
     std::optional<UnitHistograms> so_far_;                  // converted from RunData::epoch_so_far
